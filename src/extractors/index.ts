@@ -1,0 +1,14 @@
+// The extractor registry: an explicit list, so a reader sees every format in one
+// place (test/unit/extractors/registry.test.ts fails when a plugin file is missing here).
+// The registry picks by sniffed content type, never by file extension.
+import { SluiceError } from '../errors.ts';
+import type { Extractor } from './types.ts';
+
+export const EXTRACTORS: readonly Extractor[] = [];
+
+/** The extractor for a sniffed content type, or UNSUPPORTED_TYPE. */
+export function pickExtractor(mime: string): Extractor {
+  const found = EXTRACTORS.find((e) => e.mimeTypes.includes(mime));
+  if (!found) throw new SluiceError('UNSUPPORTED_TYPE', `no extractor for content type ${mime}`);
+  return found;
+}
