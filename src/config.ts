@@ -40,6 +40,9 @@ export const ENV_KEYS = {
   SLUICE_LOG_LEVEL: 'logLevel',
   SLUICE_LOCAL_MODEL_DIR: 'localModelDir',
   SLUICE_EMBED_TRUNCATE: 'embedTruncate',
+  SLUICE_EMBED_RPM: 'embedRequestsPerMin',
+  SLUICE_EMBED_TPM: 'embedTokensPerMin',
+  SLUICE_MODEL_CACHE_DIR: 'modelCacheDir',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -78,6 +81,11 @@ export const configSchema = z.object({
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   localModelDir: z.string().optional(),
   embedTruncate: bool.default(false),
+  /** Shared budget of the configured embedding provider+model (unset: no client-side limit). */
+  embedRequestsPerMin: int(1).optional(),
+  embedTokensPerMin: int(1).optional(),
+  /** Cache for downloaded local model weights. */
+  modelCacheDir: z.string().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -18,6 +18,20 @@ export interface Embedder {
   countTokens(text: string): number;
   /** Embeds texts in order; one vector per input. */
   embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * Checks one input against maxInputTokens before it is queued: returns the text
+   * to send (cut to the limit if truncation is configured) and its token count, or
+   * throws INPUT_TOO_LONG. Lets a batcher reject one caller without failing a batch.
+   */
+  fitInput?(text: string): FittedInput;
+  /** Resolves the vector width, embedding a probe text if it is not known yet. */
+  resolveDimensions?(signal?: AbortSignal): Promise<number>;
   /** Releases sockets, sessions or model memory. */
   close?(): Promise<void>;
+}
+
+/** An input ready to send, with its token count. */
+export interface FittedInput {
+  text: string;
+  tokens: number;
 }

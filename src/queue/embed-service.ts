@@ -1,0 +1,271 @@
+// The one path from embed jobs to the provider. Many jobs embed at once in a
+// worker; instead of one small request each, their texts are pooled and packed
+// into full requests (inputs and tokens per request), results routed back to
+// each caller. Rate limits, 429s, 5xx and configuration errors are handled here
+// once, so a job sees either its vectors or one meaningful error.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Embedder, FittedInput } from '../embedders/types.ts';
+import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+export interface EmbedServiceOptions {
+  embedder: Embedder;
+  /** Shared budget (see rate-limit.ts); without it only the provider's 429s pace us. */
+  limiter?: RateLimiter | undefined;
+  /** Attempts after a 5xx or network failure before callers are rejected (default 5). 429s never count. */
+  maxRetries?: number;
+  /** How long a partial batch waits for more texts before it is sent (default 25 ms). */
+  lingerMs?: number;
+  /** Concurrent requests per process (default 4). */
+  maxInFlight?: number;
+  /** A tighter token cap per request than the embedder's own. */
+  maxBatchTokens?: number;
+  /** First retry delay; doubles per attempt with full jitter (default 500 ms, capped at 30 s). */
+  backoffMs?: number;
+  /** A batch deferred by 429s longer than this fails with RATE_LIMITED, to be retried by the job (default 10 min). */
+  maxRateLimitWaitMs?: number;
+}
+
+/** Counters for `sluice status` and the benchmark. */
+export interface EmbedStats {
+  requests: number;
+  inputs: number;
+  tokens: number;
+  /** Re-sent after 5xx/network errors. */
+  retries: number;
+  /** 429 answers (deferred, not counted as attempts). */
+  rateLimited: number;
+  failedRequests: number;
+  configErrors: number;
+  pendingInputs: number;
+  inFlight: number;
+  lastError?: string;
+}
+
+export interface EmbedService {
+  /** Embeds texts in order; may share requests with concurrent callers. */
+  embedMany(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  stats(): EmbedStats;
+  /** Sends what is queued at once, waits for it, then refuses new work. */
+  close(): Promise<void>;
+}
+
+interface Call {
+  results: Float32Array[];
+  remaining: number;
+  done: boolean;
+  resolve(v: Float32Array[]): void;
+  reject(e: unknown): void;
+}
+
+interface Item extends FittedInput {
+  call: Call;
+  index: number;
+  at: number;
+}
+
+/** Creates the per-process batching service around one embedder. */
+export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
+  const { embedder, limiter } = opts;
+  const maxRetries = opts.maxRetries ?? 5;
+  const lingerMs = opts.lingerMs ?? 25;
+  const maxInFlight = opts.maxInFlight ?? 4;
+  const backoffMs = opts.backoffMs ?? 500;
+  const maxDeferMs = opts.maxRateLimitWaitMs ?? 600_000;
+  const budget = limiter?.limits.tokens;
+  // Largest single input any request can carry.
+  const itemCap = Math.min(
+    embedder.maxBatchTokens ?? Infinity,
+    opts.maxBatchTokens ?? Infinity,
+    budget ?? Infinity,
+  );
+  // Under a token budget, requests of ~1/20 of it keep the window ≥95% full;
+  // one request of nearly the whole budget would leave most of a window idle.
+  const slices = Math.min(20, limiter?.limits.requests ?? 20);
+  const sliceCap =
+    budget === undefined ? Infinity : Math.max(Math.ceil(budget / slices), embedder.maxInputTokens ?? 0);
+  const tokenCap = Math.min(itemCap, sliceCap);
+  const maxBatch = Math.max(1, embedder.maxBatch);
+
+  const s: EmbedStats = {
+    requests: 0,
+    inputs: 0,
+    tokens: 0,
+    retries: 0,
+    rateLimited: 0,
+    failedRequests: 0,
+    configErrors: 0,
+    pendingInputs: 0,
+    inFlight: 0,
+  };
+  let queue: Item[] = [];
+  let queuedTokens = 0;
+  let inFlight = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let closing = false;
+  let pausedUntil = 0; // process-wide pause after a 429, for callers without a shared limiter
+  let idle: (() => void) | undefined;
+
+  const fail = (call: Call, err: unknown) => {
+    if (call.done) return;
+    call.done = true;
+    call.reject(err);
+    queue = queue.filter((i) => i.call !== call);
+    queuedTokens = queue.reduce((n, i) => n + i.tokens, 0);
+  };
+
+  const deliver = (item: Item, vector: Float32Array) => {
+    const call = item.call;
+    if (call.done) return;
+    call.results[item.index] = vector;
+    if (--call.remaining === 0) {
+      call.done = true;
+      call.resolve(call.results);
+    }
+  };
+
+  // First fit over the whole queue: the oldest item always leads, so nothing
+  // starves, and smaller later items fill the space a large one leaves.
+  const take = (): Item[] => {
+    const batch: Item[] = [];
+    const rest: Item[] = [];
+    let tokens = 0;
+    for (const item of queue) {
+      if (batch.length < maxBatch && tokens + item.tokens <= tokenCap) {
+        batch.push(item);
+        tokens += item.tokens;
+      } else rest.push(item);
+    }
+    queue = rest;
+    queuedTokens -= tokens;
+    return batch;
+  };
+
+  const schedule = () => {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const full = queue.length >= maxBatch || queuedTokens >= tokenCap;
+      const due = closing || Date.now() - queue[0]!.at >= lingerMs;
+      if (!full && !due) break;
+      const batch = take();
+      inFlight++;
+      void run(batch).finally(() => {
+        inFlight--;
+        schedule();
+      });
+    }
+    if (queue.length > 0 && inFlight < maxInFlight && timer === undefined) {
+      const wait = Math.max(0, queue[0]!.at + lingerMs - Date.now());
+      timer = setTimeout(() => {
+        timer = undefined;
+        schedule();
+      }, wait);
+    }
+    if (queue.length === 0 && inFlight === 0) idle?.();
+  };
+
+  const backoff = (n: number, retryAfterSec?: number) => {
+    const exp = Math.random() * Math.min(30_000, backoffMs * 2 ** n);
+    return Math.max(exp, (retryAfterSec ?? 0) * 1000 + Math.random() * 250);
+  };
+
+  const failAll = (items: Item[], err: unknown) => {
+    s.lastError = messageOf(err);
+    for (const i of items) fail(i.call, err);
+  };
+
+  async function run(items: Item[]): Promise<void> {
+    let attempts = 0;
+    let limited = 0;
+    let deferredMs = 0;
+    for (;;) {
+      const live = items.filter((i) => !i.call.done);
+      if (live.length === 0) return;
+      const tokens = live.reduce((n, i) => n + i.tokens, 0);
+      try {
+        if (pausedUntil > Date.now()) await sleep(pausedUntil - Date.now());
+        await limiter?.acquire({ requests: 1, tokens });
+        s.requests++;
+        s.inputs += live.length;
+        s.tokens += tokens;
+        const vectors = await embedder.embed(live.map((i) => i.text));
+        for (const [k, item] of live.entries()) deliver(item, vectors[k]!);
+        return;
+      } catch (err) {
+        const code = errorCodeOf(err);
+        const retryAfter = (err as { retryAfterSec?: number }).retryAfterSec;
+        if (code === 'RATE_LIMITED') {
+          s.rateLimited++;
+          const ms = backoff(limited++, retryAfter);
+          deferredMs += ms;
+          if (deferredMs > maxDeferMs) return failAll(live, err);
+          pausedUntil = Math.max(pausedUntil, Date.now() + ms);
+          await limiter?.penalise(ms / 1000).catch(() => undefined);
+          continue;
+        }
+        if (code === 'INPUT_TOO_LONG' && live.length > 1) {
+          // The provider refused one input we could not measure exactly: bisect to find it.
+          const half = Math.ceil(live.length / 2);
+          await run(live.slice(0, half));
+          await run(live.slice(half));
+          return;
+        }
+        if (code === 'CONFIG_ERROR') {
+          // Every queued text would get the same answer: fail them all now, with one request spent.
+          s.configErrors++;
+          failAll([...live, ...queue], err);
+          return;
+        }
+        if (isRetryable(err) && attempts < maxRetries) {
+          attempts++;
+          s.retries++;
+          await sleep(backoff(attempts, retryAfter));
+          continue;
+        }
+        s.failedRequests++;
+        return failAll(live, err);
+      }
+    }
+  }
+
+  return {
+    async embedMany(texts, signal) {
+      if (closing) throw new SluiceError('INTERNAL', 'the embed service is closed');
+      if (texts.length === 0) return [];
+      signal?.throwIfAborted();
+      const fitted = texts.map((t) => embedder.fitInput?.(t) ?? { text: t, tokens: embedder.countTokens(t) });
+      const big = fitted.find((f) => f.tokens > itemCap);
+      if (big) {
+        throw new SluiceError(
+          'INPUT_TOO_LONG',
+          `an input of ${big.tokens} tokens exceeds the ${itemCap}-token request limit for ${embedder.id} "${embedder.model}"`,
+        );
+      }
+      return new Promise<Float32Array[]>((resolve, reject) => {
+        const call: Call = {
+          results: new Array(texts.length),
+          remaining: texts.length,
+          done: false,
+          resolve,
+          reject,
+        };
+        const at = Date.now();
+        fitted.forEach((f, index) => {
+          queue.push({ ...f, call, index, at });
+          queuedTokens += f.tokens;
+        });
+        signal?.addEventListener('abort', () => fail(call, signal.reason), { once: true });
+        schedule();
+      });
+    },
+    stats: () => ({ ...s, pendingInputs: queue.length, inFlight }),
+    async close() {
+      closing = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await new Promise<void>((resolve) => {
+        idle = resolve;
+        schedule();
+      });
+    },
+  };
+}
