@@ -2,9 +2,11 @@
 // place (test/unit/extractors/registry.test.ts fails when a plugin file is missing here).
 // The registry picks by sniffed content type, never by file extension.
 import { SluiceError } from '../errors.ts';
+import { docxExtractor } from './docx.ts';
+import { pdfExtractor } from './pdf.ts';
 import type { Extractor } from './types.ts';
 
-export const EXTRACTORS: readonly Extractor[] = [];
+export const EXTRACTORS: readonly Extractor[] = [pdfExtractor, docxExtractor];
 
 /** The extractor for a sniffed content type, or UNSUPPORTED_TYPE. */
 export function pickExtractor(mime: string): Extractor {

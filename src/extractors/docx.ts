@@ -1,0 +1,214 @@
+// DOCX extractor: zip-guard first, then mammoth to HTML, then a structural walk into
+// sections with heading paths (lists, tables as ` | ` rows, footnotes appended,
+// comments ignored). Hostile archives fail with codes before mammoth sees them.
+import { inflateRawSync } from 'node:zlib';
+import type { Cheerio, CheerioAPI } from 'cheerio';
+// Type only (erased): the node type cheerio selections hold, which cheerio does not re-export.
+import type { AnyNode } from 'domhandler';
+import { SluiceError } from '../errors.ts';
+import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
+import { inspectZip, type ZipEntry } from './zip-guard.ts';
+
+const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+
+/**
+ * Inflate one entry, never beyond its declared size: a bomb whose directory lies about
+ * sizes fails here with TOO_LARGE instead of ballooning inside mammoth.
+ */
+function inflateEntry(bytes: Uint8Array, e: ZipEntry): Buffer {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(e.localHeaderOffset, true) !== 0x04034b50) {
+    throw new SluiceError('CORRUPT_FILE', `ZIP entry ${e.name} has no local header`);
+  }
+  const start =
+    e.localHeaderOffset +
+    30 +
+    view.getUint16(e.localHeaderOffset + 26, true) +
+    view.getUint16(e.localHeaderOffset + 28, true);
+  const data = bytes.subarray(start, start + e.compressedSize);
+  if (e.method === 0) return Buffer.from(data);
+  if (e.method !== 8)
+    throw new SluiceError('CORRUPT_FILE', `ZIP entry ${e.name} uses unsupported method ${e.method}`);
+  try {
+    return inflateRawSync(data, { maxOutputLength: Math.max(e.uncompressedSize, 1) });
+  } catch (err) {
+    const tooBig = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
+    throw tooBig
+      ? new SluiceError(
+          'TOO_LARGE',
+          `ZIP entry ${e.name} inflates beyond its declared ${e.uncompressedSize} bytes`,
+        )
+      : new SluiceError('CORRUPT_FILE', `ZIP entry ${e.name} cannot be inflated`, { cause: err });
+  }
+}
+
+/**
+ * Refuse XML parts that declare a DTD. OOXML never needs one (ECMA-376 forbids DTDs
+ * in package parts), and a DTD is how entity-expansion bombs and external entities
+ * (XXE) are delivered, so we reject instead of relying on each parser's defaults.
+ * Returns docProps/core.xml for metadata.
+ */
+function checkXmlParts(bytes: Uint8Array, entries: readonly ZipEntry[]): string | undefined {
+  let core: string | undefined;
+  for (const e of entries) {
+    if (!/\.(xml|rels)$/i.test(e.name)) continue;
+    const xml = inflateEntry(bytes, e).toString('latin1');
+    if (/<!(DOCTYPE|ENTITY)/i.test(xml.replace(/\0/g, ''))) {
+      throw new SluiceError(
+        'CORRUPT_FILE',
+        `DOCX part ${e.name} declares a DTD/entities (not allowed in OOXML)`,
+      );
+    }
+    if (e.name === 'docProps/core.xml') core = Buffer.from(xml, 'latin1').toString('utf8');
+  }
+  return core;
+}
+
+function coreProp(core: string | undefined, tag: string): string | undefined {
+  const m = core ? new RegExp(`<${tag}[^>]*>([^<]*)</${tag}>`).exec(core) : null;
+  const v = m?.[1]?.trim();
+  return v
+    ? v
+        .replace(/&amp;/g, '&')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+    : undefined;
+}
+
+const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** Walks mammoth's HTML into sections; a heading starts a new section with its path. */
+function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string } {
+  const sections: Section[] = [];
+  const path: string[] = [];
+  let paras: string[] = [];
+  let firstHeading: string | undefined;
+  const flush = (): void => {
+    if (paras.length)
+      sections.push({ text: paras.join('\n\n'), ...(path.length ? { headingPath: [...path] } : {}) });
+    paras = [];
+  };
+  const text = (el: Cheerio<AnyNode>): string => {
+    const c = el.clone();
+    c.find('a[href^="#footnote-ref"], a[href^="#endnote-ref"]').remove(); // "↑" back-links
+    c.find('br').replaceWith('\n');
+    return squash(c.text());
+  };
+  const list = (el: Cheerio<AnyNode>, depth: number): string[] =>
+    el
+      .children('li')
+      .toArray()
+      .flatMap((li) => {
+        const item = $(li);
+        const nested = item.children('ul, ol');
+        const own = text(item.clone().children('ul, ol').remove().end());
+        const lines = own ? [`${'  '.repeat(depth)}- ${own}`] : [];
+        return [...lines, ...nested.toArray().flatMap((n) => list($(n), depth + 1))];
+      });
+  const table = (el: Cheerio<AnyNode>): string =>
+    el
+      .find('tr')
+      .toArray()
+      // Nested tables repeat their rows in the outer cell's text; rows are kept as rendered.
+      .map((tr) =>
+        $(tr)
+          .children('td, th')
+          .toArray()
+          .map((c) => text($(c)))
+          .join(' | '),
+      )
+      .filter((row) => row.replace(/[|\s]/g, ''))
+      .join('\n');
+  for (const node of $('body').children().toArray()) {
+    const el = $(node);
+    const tag = node.type === 'tag' ? node.tagName.toLowerCase() : '';
+    const h = /^h([1-6])$/.exec(tag);
+    if (h) {
+      const title = text(el);
+      if (!title) continue;
+      flush();
+      path.splice(Number(h[1]) - 1);
+      while (path.length < Number(h[1]) - 1) path.push('');
+      path.push(title);
+      firstHeading ??= title;
+      paras.push(title);
+    } else if (tag === 'ul' || tag === 'ol') {
+      const isNotes = el.children('li[id^="footnote-"], li[id^="endnote-"]').length > 0;
+      if (isNotes) {
+        flush();
+        const notes = el
+          .children('li')
+          .toArray()
+          .map((li, i) => `[${i + 1}] ${text($(li))}`);
+        sections.push({ text: notes.join('\n'), headingPath: [...path.filter(Boolean), 'Notes'] });
+      } else paras.push(list(el, 0).join('\n'));
+    } else if (tag === 'table') {
+      paras.push(table(el));
+    } else {
+      paras.push(text(el));
+    }
+    paras = paras.filter(Boolean);
+  }
+  flush();
+  // Sparse paths ("", "B") arise when a document skips heading levels; drop the gaps.
+  for (const s of sections) if (s.headingPath) s.headingPath = s.headingPath.filter(Boolean);
+  return { sections, ...(firstHeading ? { firstHeading } : {}) };
+}
+
+/** A DOCX extractor: mammoth (external file access off) behind the zip guard. */
+export function createDocxExtractor(): Extractor {
+  return {
+    name: 'docx',
+    version: 1,
+    mimeTypes: [DOCX_MIME],
+    async extract({ bytes, limits, signal }: ExtractInput): Promise<ExtractedDocument> {
+      if (bytes.byteLength > limits.maxBytes) {
+        throw new SluiceError('TOO_LARGE', `DOCX is ${bytes.byteLength} bytes, limit ${limits.maxBytes}`);
+      }
+      if (bytes[0] !== 0x50 || bytes[1] !== 0x4b)
+        throw new SluiceError('CORRUPT_FILE', 'not a DOCX file (no ZIP signature)');
+      const entries = inspectZip(bytes, limits);
+      if (!entries.some((e) => e.name === '[Content_Types].xml')) {
+        throw new SluiceError('CORRUPT_FILE', 'ZIP has no [Content_Types].xml: not an Office document');
+      }
+      const core = checkXmlParts(bytes, entries);
+      signal?.throwIfAborted();
+      const mammoth = (await import('mammoth')).default;
+      let html: string;
+      try {
+        const result = await mammoth.convertToHtml(
+          { buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
+          {
+            externalFileAccess: false, // CVE-2025-11849: never follow linked files
+            ignoreEmptyParagraphs: true,
+            // Images would be inlined as base64 data URIs; only their alt text matters here.
+            convertImage: mammoth.images.imgElement(async () => ({ src: '' })),
+          },
+        );
+        html = result.value;
+      } catch (err) {
+        throw new SluiceError('CORRUPT_FILE', `DOCX cannot be read: ${(err as Error)?.message ?? err}`, {
+          cause: err,
+        });
+      }
+      signal?.throwIfAborted();
+      const { load } = await import('cheerio');
+      const { sections, firstHeading } = walkHtml(load(`<body>${html}</body>`));
+      const chars = sections.reduce((n, s) => n + s.text.length, 0);
+      if (chars > limits.maxTextChars)
+        throw new SluiceError('TOO_LARGE', `DOCX text exceeds ${limits.maxTextChars} characters`);
+      if (chars === 0) throw new SluiceError('NO_TEXT', 'DOCX contains no text');
+      const title = coreProp(core, 'dc:title') ?? firstHeading;
+      const metadata = {
+        title: coreProp(core, 'dc:title') ?? null,
+        author: coreProp(core, 'dc:creator') ?? null,
+        creationDate: coreProp(core, 'dcterms:created') ?? null,
+      };
+      return { ...(title ? { title } : {}), metadata, sections };
+    },
+  };
+}
+
+/** The default DOCX extractor registered in index.ts. */
+export const docxExtractor: Extractor = createDocxExtractor();
