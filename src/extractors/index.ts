@@ -3,10 +3,19 @@
 // The registry picks by sniffed content type, never by file extension.
 import { SluiceError } from '../errors.ts';
 import { docxExtractor } from './docx.ts';
+import { htmlExtractor } from './html.ts';
+import { markdownExtractor } from './markdown.ts';
 import { pdfExtractor } from './pdf.ts';
+import { textExtractor } from './text.ts';
 import type { Extractor } from './types.ts';
 
-export const EXTRACTORS: readonly Extractor[] = [pdfExtractor, docxExtractor];
+export const EXTRACTORS: readonly Extractor[] = [
+  pdfExtractor,
+  docxExtractor,
+  htmlExtractor,
+  markdownExtractor,
+  textExtractor,
+];
 
 /** The extractor for a sniffed content type, or UNSUPPORTED_TYPE. */
 export function pickExtractor(mime: string): Extractor {

@@ -1,0 +1,195 @@
+// text/html via cheerio (htmlparser2 mode: parse5 is quadratic on deeply nested
+// input). The DOM is walked with an explicit stack, never recursion, so a document
+// nested 100,000 levels deep cannot overflow the call stack. Boilerplate (scripts,
+// styles, navigation, footers, asides, hidden elements) is skipped; h1–h6 open
+// sections with a heading path; table rows become "cell | cell" lines.
+import { load } from 'cheerio';
+import { SluiceError } from '../errors.ts';
+import { declaredCharset } from './charset.ts';
+import { checkAborted, finishDocument, readTextInput } from './text-input.ts';
+import type { Extractor, Section } from './types.ts';
+
+/** The slice of the domhandler node shape this walker reads. */
+interface DomNode {
+  type: string;
+  name?: string;
+  data?: string;
+  attribs?: Record<string, string>;
+  children?: DomNode[];
+}
+
+const DROP = new Set(
+  'script style noscript template iframe svg nav footer aside head object embed canvas button select'.split(
+    ' ',
+  ),
+);
+const DROP_ROLES = new Set(['navigation', 'banner', 'contentinfo', 'search', 'complementary']);
+const BLOCK = new Set(
+  (
+    'address article blockquote body caption center dd details dialog div dl dt fieldset figcaption figure ' +
+    'form header hr html legend li main ol p pre section summary table tbody thead tfoot tr ul br'
+  ).split(' '),
+);
+const CONTENT_ROOTS = new Set(['article', 'main']);
+
+/** HTML extractor; metadata records the charset and the document language. */
+export const htmlExtractor: Extractor = {
+  name: 'html',
+  version: 1,
+  mimeTypes: ['text/html'],
+  async extract(input) {
+    const { text, charset } = readTextInput(input, declaredCharset(input.bytes));
+    const $ = load(text, { xml: { xmlMode: false, decodeEntities: true } });
+    const root = $.root()[0] as unknown as DomNode;
+    const walked = walk(root, input.signal, input.limits.maxTextChars);
+    const metadata: Record<string, unknown> = { charset };
+    if (walked.lang) metadata.lang = walked.lang;
+    const title = walked.title || walked.firstH1;
+    return finishDocument({ ...(title ? { title } : {}), metadata, sections: walked.sections }, input.limits);
+  },
+};
+
+interface Walked {
+  sections: Section[];
+  title?: string;
+  firstH1?: string;
+  lang?: string;
+}
+
+type Frame = { node: DomNode; exit: false } | { node: DomNode; exit: true };
+
+/** Depth-first walk with an explicit stack; each element is visited on entry and exit. */
+function walk(root: DomNode, signal: AbortSignal | undefined, maxChars: number): Walked {
+  const out: Walked = { sections: [] };
+  const headings: { level: number; text: string }[] = [];
+  let lines: string[] = [];
+  let line = '';
+  let heading: { level: number; text: string } | undefined;
+  let chars = 0;
+  let pre = 0;
+  let cell = 0;
+  let content = 0;
+  const cellsInRow: number[] = [];
+
+  const flushLine = () => {
+    const text = pre > 0 ? line.replace(/\s+$/, '') : line.replace(/\s+/g, ' ').trim();
+    if (text) lines.push(text);
+    line = '';
+  };
+  const flushSection = () => {
+    flushLine();
+    const text = lines.join('\n').trim();
+    if (text) out.sections.push({ text, headingPath: headings.map((h) => h.text) });
+    lines = [];
+  };
+  const blockBreak = () => {
+    if (cell > 0) line += ' ';
+    else flushLine();
+  };
+
+  const stack: Frame[] = [{ node: root, exit: false }];
+  let visited = 0;
+  while (stack.length > 0) {
+    if ((++visited & 4095) === 0) checkAborted(signal);
+    const { node, exit } = stack.pop()!;
+    if (node.type === 'text') {
+      const data = pre > 0 ? (node.data ?? '') : (node.data ?? '').replace(/\s+/g, ' ');
+      chars += data.length;
+      if (chars > maxChars) {
+        throw new SluiceError('TOO_LARGE', `extracted text exceeds the ${maxChars}-character limit`);
+      }
+      if (heading) heading.text += data;
+      else if (pre > 0 && cell === 0 && data.includes('\n')) {
+        const parts = data.split('\n');
+        for (let i = 0; i < parts.length - 1; i++) {
+          line += parts[i];
+          flushLine();
+        }
+        line += parts[parts.length - 1];
+      } else line += data;
+      continue;
+    }
+    const children = node.children;
+    if (!children) continue;
+    const name = node.name?.toLowerCase() ?? '';
+    if (!exit) {
+      if (name === 'html' && node.attribs?.lang) out.lang = node.attribs.lang;
+      if (name === 'title' || (name === 'head' && !out.title)) {
+        out.title ||= titleOf(node);
+        continue;
+      }
+      if (skip(node, name, content > 0)) continue;
+      stack.push({ node, exit: true });
+      for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i]!, exit: false });
+      if (/^h[1-6]$/.test(name) && !heading && cell === 0) {
+        flushLine();
+        heading = { level: Number(name[1]), text: '' };
+      } else if (name === 'tr') {
+        flushLine();
+        cellsInRow.push(0);
+      } else if (name === 'td' || name === 'th') {
+        const n = cellsInRow.length > 0 ? cellsInRow[cellsInRow.length - 1]! : 0;
+        if (n > 0) line = `${line.trimEnd()} | `;
+        if (cellsInRow.length > 0) cellsInRow[cellsInRow.length - 1] = n + 1;
+        cell++;
+      } else if (BLOCK.has(name)) blockBreak();
+      if (name === 'li' && cell === 0) line += '- ';
+      if (name === 'pre') pre++;
+      if (CONTENT_ROOTS.has(name)) content++;
+      continue;
+    }
+    // Exit of an element.
+    if (heading && name === `h${heading.level}`) {
+      const text = heading.text.replace(/\s+/g, ' ').trim();
+      heading = undefined;
+      const level = Number(name[1]);
+      flushSection();
+      while (headings.length > 0 && headings[headings.length - 1]!.level >= level) headings.pop();
+      if (text) {
+        headings.push({ level, text });
+        if (level === 1) out.firstH1 ??= text;
+        lines.push(text);
+      }
+    } else if (name === 'tr') {
+      flushLine();
+      cellsInRow.pop();
+    } else if (name === 'td' || name === 'th') {
+      cell--;
+    } else if (BLOCK.has(name)) blockBreak();
+    if (name === 'pre') pre--;
+    if (CONTENT_ROOTS.has(name)) content--;
+  }
+  flushSection();
+  return out;
+}
+
+/** Boilerplate, hidden elements, and page headers outside the main content. */
+function skip(node: DomNode, name: string, inContent: boolean): boolean {
+  if (node.type === 'comment' || node.type === 'directive' || node.type === 'cdata') return true;
+  if (DROP.has(name)) return true;
+  if (name === 'header' && !inContent) return true;
+  const a = node.attribs;
+  if (!a) return false;
+  if ('hidden' in a || a['aria-hidden'] === 'true') return true;
+  if (a.role && DROP_ROLES.has(a.role.toLowerCase())) return true;
+  return /display\s*:\s*none/i.test(a.style ?? '');
+}
+
+/** Text of the first <title> under `node` (shallow iterative search). */
+function titleOf(node: DomNode): string | undefined {
+  const stack: DomNode[] = [node];
+  let text = '';
+  let seen = 0;
+  while (stack.length > 0 && seen++ < 10_000) {
+    const n = stack.pop()!;
+    if (n.type === 'text') text += n.data ?? '';
+    else if (n.name === 'title' || n === node) {
+      const kids = n.children ?? [];
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    } else if (n.name !== 'script' && n.name !== 'style') {
+      for (const k of n.children ?? []) if (k.name === 'title') stack.push(k);
+    }
+  }
+  const title = text.replace(/\s+/g, ' ').trim();
+  return title || undefined;
+}

@@ -1,0 +1,97 @@
+// Content-type sniffing: magic bytes first (via file-type), then text heuristics on
+// the first 64 KB. The file name is only a tie-breaker between text flavours: a
+// ".pdf" that is really HTML is HTML, and binary garbage named ".md" stays binary.
+import { bomOf, utf16ByNulPattern } from './charset.ts';
+
+/** The content types sluice produces; use these strings rather than literals. */
+export const MIME = {
+  pdf: 'application/pdf',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  doc: 'application/msword',
+  zip: 'application/zip',
+  xml: 'application/xml',
+  html: 'text/html',
+  markdown: 'text/markdown',
+  text: 'text/plain',
+  octet: 'application/octet-stream',
+} as const;
+
+/** Bytes examined by the text heuristics (files can be 100 MB). */
+const SAMPLE_BYTES = 64 * 1024;
+
+/** Tags that, opening a document, make it HTML. */
+const HTML_START =
+  /^(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|p|h[1-6]|div|table|ul|ol|br|hr|span|a|b|i|font|center|script|style|link|form|section|article|main)[\s/>]/i;
+const HTML_ANYWHERE = /<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]/i;
+const MD_EXTENSIONS = /\.(?:md|markdown|mdown|mkd|mdx)$/i;
+const TEXT_EXTENSIONS = /\.(?:txt|text|log)$/i;
+
+/** Sniff the content type of `bytes`. `filename` only breaks ties between text types. */
+export async function sniffType(bytes: Uint8Array, filename?: string): Promise<string> {
+  if (bytes.length === 0) return filename && MD_EXTENSIONS.test(filename) ? MIME.markdown : MIME.text;
+  const { fileTypeFromBuffer } = await import('file-type');
+  const found = await fileTypeFromBuffer(bytes).catch(() => undefined);
+  const sample = bytes.subarray(0, SAMPLE_BYTES);
+  if (found) {
+    if (found.mime === 'application/x-cfb') return MIME.doc;
+    if (found.mime !== MIME.xml && found.mime !== 'text/xml') return found.mime;
+  }
+  const head = textHead(sample);
+  if (head === undefined) return MIME.octet;
+  const start = head.replace(/^[\s\uFEFF]+/, '');
+  if (HTML_START.test(start)) return MIME.html;
+  if (found) return HTML_ANYWHERE.test(start.slice(0, 2048)) ? MIME.html : found.mime;
+  if (filename && MD_EXTENSIONS.test(filename)) return MIME.markdown;
+  if (HTML_ANYWHERE.test(start.slice(0, 1024))) return MIME.html;
+  const threshold = filename && TEXT_EXTENSIONS.test(filename) ? 4 : 2;
+  return markdownScore(start) >= threshold ? MIME.markdown : MIME.text;
+}
+
+/**
+ * The sample as a string if it looks like text, else undefined. Only a rough
+ * decode: the extractors decode properly (see charset.ts).
+ */
+export function textHead(sample: Uint8Array): string | undefined {
+  const bom = bomOf(sample);
+  const utf16 = bom?.charset.startsWith('utf-16') ? bom.charset : utf16ByNulPattern(sample);
+  if (utf16) return new TextDecoder(utf16).decode(sample);
+  const body = bom ? sample.subarray(bom.length) : sample;
+  const ratio = controlRatio(body);
+  let text: string;
+  try {
+    // stream: true tolerates a multi-byte character cut off by the sample boundary.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body, { stream: true });
+  } catch {
+    text = new TextDecoder('windows-1252').decode(body);
+  }
+  // Markup pasted from mail clients carries stray control bytes; prose does not.
+  const limit = HTML_START.test(text.replace(/^\s+/, '')) ? 0.1 : 0.02;
+  return ratio <= limit ? text : undefined;
+}
+
+/** Share of bytes that are C0 controls other than tab, LF, FF, CR and ESC. */
+function controlRatio(bytes: Uint8Array): number {
+  if (bytes.length === 0) return 0;
+  let n = 0;
+  for (const b of bytes) {
+    if ((b < 0x20 && b !== 9 && b !== 10 && b !== 12 && b !== 13 && b !== 0x1b) || b === 0x7f) n++;
+  }
+  return n / bytes.length;
+}
+
+/** Rough count of Markdown constructs: headings, fences, links, front matter, setext. */
+export function markdownScore(text: string): number {
+  const sample = text.slice(0, 16 * 1024);
+  let score = 0;
+  if (/^---\r?\n[\s\S]*?\r?\n---\r?\n/.test(sample)) score += 3;
+  score += count(sample, /^#{1,6}[ \t]+\S/gm);
+  score += 2 * count(sample, /^(?:```|~~~)/gm);
+  score += count(sample, /\[[^\]\n]+\]\([^)\s]+\)/g);
+  score += count(sample, /^\S[^\n]*\r?\n(?:=+|-{3,})[ \t]*$/gm);
+  score += count(sample, /^\|[^\n]*\|[ \t]*\r?\n\|[ \t:|-]+\|/gm) * 2;
+  return score;
+}
+
+function count(text: string, re: RegExp): number {
+  return text.match(re)?.length ?? 0;
+}

@@ -1,0 +1,160 @@
+// Chunking: a cleaned document → ordered chunks with offsets, heading path and
+// pages. Consecutive sections that share a heading path are split together with
+// LangChain's RecursiveCharacterTextSplitter; a new heading path starts a new chunk,
+// so a chunk never straddles two headings. Offsets refer to the sections joined
+// with "\n\n" (the document text as stored), so a chunk can be located and quoted.
+import { createHash } from 'node:crypto';
+import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
+import { SluiceError } from '../errors.ts';
+import type { ExtractedDocument } from '../extractors/types.ts';
+
+/** Separator placed between sections in the joined document text. */
+export const SECTION_SEPARATOR = '\n\n';
+
+export interface ChunkOptions {
+  /** Target chunk length, in `lengthFunction` units (characters by default). */
+  size: number;
+  /** Length shared by consecutive chunks, same unit as `size`; must be < size. */
+  overlap: number;
+  /** Measures a piece of text for `size`/`overlap`; defaults to string length. */
+  lengthFunction?: (s: string) => number;
+  /** Name of the unit `lengthFunction` measures (e.g. "tiktoken:cl100k_base"); part of the fingerprint. */
+  lengthUnit?: string;
+  /** Token counter for `tokenCount`; defaults to `estimateTokens`. */
+  countTokens?: (s: string) => number;
+}
+
+export interface ChunkMetadata {
+  /** Offset of the chunk's first character in the joined document text. */
+  charStart: number;
+  /** Offset just past the chunk's last character. */
+  charEnd: number;
+  /** Heading path of the section where the chunk starts (outermost first). */
+  headingPath: string[];
+  /** Lowest page the chunk touches; only for paged sources. */
+  pageStart?: number;
+  /** Highest page the chunk touches; only for paged sources. */
+  pageEnd?: number;
+}
+
+export interface Chunk {
+  /** 0-based position in the document, contiguous. */
+  ordinal: number;
+  text: string;
+  /** sha256 hex of `text`: the embedding-cache key. */
+  contentHash: string;
+  tokenCount: number;
+  metadata: ChunkMetadata;
+}
+
+/** Token estimate without a tokenizer: about four characters per token for English BPE vocabularies. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** A stable description of the chunking settings, used in checkpoint keys. */
+export function chunkFingerprint(opts: ChunkOptions): string {
+  const unit =
+    opts.lengthUnit ?? (opts.lengthFunction ? `fn:${opts.lengthFunction.name || 'anonymous'}` : 'chars');
+  return `recursive-v1;size=${opts.size};overlap=${opts.overlap};unit=${unit};sep=${JSON.stringify(SECTION_SEPARATOR)}`;
+}
+
+interface Span {
+  start: number;
+  end: number;
+  headingPath: string[];
+  page: number | undefined;
+}
+
+/** Split a document into chunks (see the file header). */
+export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions): Promise<Chunk[]> {
+  validate(opts);
+  const spans: Span[] = [];
+  let offset = 0;
+  for (const section of doc.sections) {
+    const start = spans.length === 0 ? 0 : offset + SECTION_SEPARATOR.length;
+    spans.push({
+      start,
+      end: start + section.text.length,
+      headingPath: section.headingPath ?? [],
+      page: section.page,
+    });
+    offset = start + section.text.length;
+  }
+  const joined = doc.sections.map((s) => s.text).join(SECTION_SEPARATOR);
+  const splitter = new RecursiveCharacterTextSplitter({
+    chunkSize: opts.size,
+    chunkOverlap: opts.overlap,
+    ...(opts.lengthFunction ? { lengthFunction: opts.lengthFunction } : {}),
+  });
+  const countTokens = opts.countTokens ?? estimateTokens;
+  const chunks: Chunk[] = [];
+  let first = 0;
+  while (first < spans.length) {
+    let last = first;
+    const key = JSON.stringify(spans[first]!.headingPath);
+    while (last + 1 < spans.length && JSON.stringify(spans[last + 1]!.headingPath) === key) last++;
+    const groupStart = spans[first]!.start;
+    const groupText = joined.slice(groupStart, spans[last]!.end);
+    let from = 0;
+    for (const piece of await splitter.splitText(groupText)) {
+      // Search forward from the previous piece so repeated text maps to the right place.
+      let at = groupText.indexOf(piece, from);
+      if (at < 0) at = from;
+      from = at + 1;
+      const charStart = groupStart + at;
+      const charEnd = charStart + piece.length;
+      chunks.push({
+        ordinal: chunks.length,
+        text: piece,
+        contentHash: createHash('sha256').update(piece).digest('hex'),
+        tokenCount: countTokens(piece),
+        metadata: metadataFor(spans, first, last, charStart, charEnd),
+      });
+    }
+    first = last + 1;
+  }
+  return chunks;
+}
+
+function metadataFor(
+  spans: Span[],
+  first: number,
+  last: number,
+  charStart: number,
+  charEnd: number,
+): ChunkMetadata {
+  const meta: ChunkMetadata = { charStart, charEnd, headingPath: [...spans[first]!.headingPath] };
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  // Binary search for the first span ending after charStart, then walk the overlap.
+  let a = first;
+  let b = last;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (spans[mid]!.end <= charStart) a = mid + 1;
+    else b = mid;
+  }
+  for (let i = a; i <= last && spans[i]!.start < charEnd; i++) {
+    const page = spans[i]!.page;
+    if (page === undefined) continue;
+    lo = Math.min(lo, page);
+    hi = Math.max(hi, page);
+  }
+  if (lo !== Number.POSITIVE_INFINITY) {
+    meta.pageStart = lo;
+    meta.pageEnd = hi;
+  }
+  return meta;
+}
+
+function validate(opts: ChunkOptions): void {
+  const ok =
+    Number.isInteger(opts.size) && opts.size > 0 && Number.isInteger(opts.overlap) && opts.overlap >= 0;
+  if (!ok || opts.overlap >= opts.size) {
+    throw new SluiceError(
+      'CONFIG_ERROR',
+      `chunk size must be a positive integer and overlap an integer in [0, size); got size=${opts.size} overlap=${opts.overlap}`,
+    );
+  }
+}
