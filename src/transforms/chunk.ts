@@ -88,6 +88,7 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
     ...(opts.lengthFunction ? { lengthFunction: opts.lengthFunction } : {}),
   });
   const countTokens = opts.countTokens ?? estimateTokens;
+  const measure = opts.lengthFunction ?? ((t: string) => t.length);
   const chunks: Chunk[] = [];
   let first = 0;
   while (first < spans.length) {
@@ -97,11 +98,17 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
     const groupStart = spans[first]!.start;
     const groupText = joined.slice(groupStart, spans[last]!.end);
     let from = 0;
+    let prevEnd = 0;
     for (const piece of await splitter.splitText(groupText)) {
-      // Search forward from the previous piece so repeated text maps to the right place.
+      // Search forward from the previous piece, and skip occurrences that would overlap
+      // the previous piece by more than `overlap`, so repeated text maps to the right place.
       let at = groupText.indexOf(piece, from);
-      if (at < 0) at = from;
+      while (at >= 0 && at < prevEnd && measure(groupText.slice(at, prevEnd)) > opts.overlap) {
+        at = groupText.indexOf(piece, at + 1);
+      }
+      if (at < 0) at = Math.max(from, Math.min(prevEnd, groupText.length - piece.length));
       from = at + 1;
+      prevEnd = at + piece.length;
       const charStart = groupStart + at;
       const charEnd = charStart + piece.length;
       chunks.push({

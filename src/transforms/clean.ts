@@ -16,7 +16,7 @@ const LIGATURES: Record<string, string> = {
 };
 
 /** Letters, marks and emoji: the neighbours that make a ZWJ/ZWNJ meaningful. */
-const JOINABLE = /[\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]/u;
+const JOINABLE = /\p{L}|\p{M}|\p{Extended_Pictographic}|\p{Emoji_Modifier}|\uFE0F/u;
 
 /** Normalise one piece of text (see the file header for the rules). */
 export function cleanText(input: string): string {
