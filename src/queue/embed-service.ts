@@ -82,8 +82,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
   // Under a token budget, requests of ~1/20 of it keep the window ≥95% full;
   // one request of nearly the whole budget would leave most of a window idle.
   const slices = Math.min(20, limiter?.limits.requests ?? 20);
-  const sliceCap =
-    budget === undefined ? Infinity : Math.max(Math.ceil(budget / slices), embedder.maxInputTokens ?? 0);
+  const sliceCap = budget === undefined ? Infinity : Math.ceil(budget / slices);
   const tokenCap = Math.min(itemCap, sliceCap);
   const maxBatch = Math.max(1, embedder.maxBatch);
 
@@ -131,7 +130,8 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
     const rest: Item[] = [];
     let tokens = 0;
     for (const item of queue) {
-      if (batch.length < maxBatch && tokens + item.tokens <= tokenCap) {
+      // The oldest item always goes, even if larger than a budget slice (itemCap bounds it).
+      if (batch.length === 0 || (batch.length < maxBatch && tokens + item.tokens <= tokenCap)) {
         batch.push(item);
         tokens += item.tokens;
       } else rest.push(item);
@@ -183,11 +183,13 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
       const tokens = live.reduce((n, i) => n + i.tokens, 0);
       try {
         if (pausedUntil > Date.now()) await sleep(pausedUntil - Date.now());
-        await limiter?.acquire({ requests: 1, tokens });
+        const permit = await limiter?.acquire({ requests: 1, tokens });
         s.requests++;
         s.inputs += live.length;
         s.tokens += tokens;
-        const vectors = await embedder.embed(live.map((i) => i.text));
+        const vectors = await embedder
+          .embed(live.map((i) => i.text))
+          .finally(() => permit?.settle().catch(() => undefined));
         for (const [k, item] of live.entries()) deliver(item, vectors[k]!);
         return;
       } catch (err) {

@@ -23,7 +23,7 @@ export interface RateLimiterOptions {
   /**
    * Extra time an admitted request stays in the log, so network jitter between
    * admission here and arrival at the provider cannot push two windows' worth
-   * into one of theirs (default 0.5% of the window, at least 25 ms).
+   * into one of theirs (default 0.5% of the window, at least 100 ms).
    */
   marginMs?: number;
 }
@@ -34,10 +34,19 @@ export interface RateCost {
   tokens?: number;
 }
 
+export interface RatePermit {
+  settle(): Promise<void>;
+}
+
 export interface RateLimiter {
   readonly limits: { requests?: number | undefined; tokens?: number | undefined; windowMs: number };
-  /** Waits until the shared budget admits `cost`, then records it. */
-  acquire(cost: RateCost, signal?: AbortSignal): Promise<void>;
+  /**
+   * Waits until the shared budget admits `cost`, then records it. Call the
+   * permit's settle() when the response arrives: the provider counts the request
+   * when it arrives, which can be well after admission (cold sockets, pauses), so
+   * the entry is re-stamped then and the window is measured from the later time.
+   */
+  acquire(cost: RateCost, signal?: AbortSignal): Promise<RatePermit>;
   /** After a 429: nobody sharing this budget is admitted for `retryAfterSec`. */
   penalise(retryAfterSec: number): Promise<void>;
   /** Times acquire had to wait, and for how long in total. */
@@ -87,9 +96,21 @@ end
 return 0
 `;
 
+// Moves an admitted entry to now, if it is still in the log.
+const SETTLE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
+end
+return 0
+`;
+
 interface LimiterCommands {
   sluiceRlAcquire(log: string, penalty: string, ...args: Array<string | number>): Promise<number>;
   sluiceRlPenalise(penalty: string, ms: number): Promise<number>;
+  sluiceRlSettle(log: string, member: string, windowMs: number): Promise<number>;
 }
 
 let seq = 0;
@@ -101,9 +122,10 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     typeof opts.redis === 'string' ? new Redis(opts.redis, { maxRetriesPerRequest: 3 }) : opts.redis;
   redis.defineCommand('sluiceRlAcquire', { numberOfKeys: 2, lua: ACQUIRE });
   redis.defineCommand('sluiceRlPenalise', { numberOfKeys: 1, lua: PENALISE });
+  redis.defineCommand('sluiceRlSettle', { numberOfKeys: 1, lua: SETTLE });
   const cmd = redis as unknown as LimiterCommands;
   const windowMs = opts.windowMs ?? 60_000;
-  const logWindow = windowMs + (opts.marginMs ?? Math.max(25, Math.round(windowMs * 0.005)));
+  const logWindow = windowMs + (opts.marginMs ?? Math.max(100, Math.round(windowMs * 0.005)));
   // The hash tag keeps both keys in one Redis Cluster slot, as Lua requires.
   const base = `${opts.prefix ?? 'sluice'}:ratelimit:{${opts.key}}`;
   const logKey = `${base}:log`;
@@ -129,19 +151,12 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       }
       for (;;) {
         signal?.throwIfAborted();
-        const wait = Number(
-          await cmd.sluiceRlAcquire(
-            logKey,
-            penaltyKey,
-            logWindow,
-            maxR,
-            maxT,
-            r,
-            t,
-            `${instance}.${counter++}`,
-          ),
-        );
-        if (wait <= 0) return;
+        const id = `${instance}.${counter++}`;
+        const wait = Number(await cmd.sluiceRlAcquire(logKey, penaltyKey, logWindow, maxR, maxT, r, t, id));
+        if (wait <= 0) {
+          const member = `${id}:${r}:${t}`;
+          return { settle: () => cmd.sluiceRlSettle(logKey, member, logWindow).then(() => undefined) };
+        }
         waits++;
         // Up to 5% jitter (≤ 50 ms) so waiters released together do not stampede.
         const ms = wait + Math.random() * Math.min(50, wait * 0.05);

@@ -217,7 +217,7 @@ export async function startEmbedServer(initial: EmbedServerOptions = {}): Promis
         ? {}
         : o.retryAfter === 'date'
           ? { 'retry-after': new Date(Date.now() + sec * 1000).toUTCString() }
-          : { 'retry-after': String(Math.ceil(sec)) };
+          : { 'retry-after': String(sec >= 1 ? Math.ceil(sec) : Math.ceil(sec * 10) / 10) };
     if ((o.rateLimitNext ?? 0) > 0) {
       o.rateLimitNext = (o.rateLimitNext ?? 0) - 1;
       return fail(429, 'storm', 'Rate limit reached (storm)', retryHeaders(o.stormRetryAfterSec ?? 1));
