@@ -64,6 +64,15 @@ function checkXmlParts(bytes: Uint8Array, entries: readonly ZipEntry[]): string 
   return core;
 }
 
+/** Password-protected Office files are an OLE container holding an "EncryptedPackage" stream. */
+export function isEncryptedOoxml(bytes: Uint8Array): boolean {
+  const ole = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1].every((b, i) => bytes[i] === b);
+  return (
+    ole &&
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('EncryptedPackage', 0, 'utf16le')
+  );
+}
+
 function coreProp(core: string | undefined, tag: string): string | undefined {
   const m = core ? new RegExp(`<${tag}[^>]*>([^<]*)</${tag}>`).exec(core) : null;
   const v = m?.[1]?.trim();
@@ -106,20 +115,35 @@ function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string }
         const lines = own ? [`${'  '.repeat(depth)}- ${own}`] : [];
         return [...lines, ...nested.toArray().flatMap((n) => list($(n), depth + 1))];
       });
-  const table = (el: Cheerio<AnyNode>): string =>
-    el
-      .find('tr')
-      .toArray()
-      // Nested tables repeat their rows in the outer cell's text; rows are kept as rendered.
-      .map((tr) =>
-        $(tr)
-          .children('td, th')
-          .toArray()
-          .map((c) => text($(c)))
-          .join(' | '),
-      )
-      .filter((row) => row.replace(/[|\s]/g, ''))
-      .join('\n');
+  // Merged cells are repeated into every row/column they span, so each row reads on its own.
+  const table = (el: Cheerio<AnyNode>): string => {
+    const carry: Array<{ text: string; rows: number } | undefined> = [];
+    const rows: string[] = [];
+    for (const tr of el.find('tr').toArray()) {
+      const cells = $(tr).children('td, th').toArray();
+      const row: string[] = [];
+      for (let col = 0; cells.length > 0 || carry.slice(col).some(Boolean); col++) {
+        const held = carry[col];
+        if (held) {
+          row.push(held.text);
+          carry[col] = held.rows > 1 ? { text: held.text, rows: held.rows - 1 } : undefined;
+          continue;
+        }
+        const c = cells.shift();
+        if (!c) continue;
+        const cellText = text($(c));
+        const span = Math.min(Number($(c).attr('colspan') ?? 1) || 1, 64);
+        const down = Math.min(Number($(c).attr('rowspan') ?? 1) || 1, 1000);
+        for (let k = 0; k < span; k++) {
+          row.push(cellText);
+          if (down > 1) carry[col + k] = { text: cellText, rows: down - 1 };
+        }
+        col += span - 1;
+      }
+      if (row.join('').trim()) rows.push(row.join(' | '));
+    }
+    return rows.join('\n');
+  };
   for (const node of $('body').children().toArray()) {
     const el = $(node);
     const tag = node.type === 'tag' ? node.tagName.toLowerCase() : '';
@@ -141,7 +165,7 @@ function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string }
           .children('li')
           .toArray()
           .map((li, i) => `[${i + 1}] ${text($(li))}`);
-        sections.push({ text: notes.join('\n'), headingPath: [...path.filter(Boolean), 'Notes'] });
+        sections.push({ text: notes.join('\n'), headingPath: ['Notes'] });
       } else paras.push(list(el, 0).join('\n'));
     } else if (tag === 'table') {
       paras.push(table(el));
@@ -166,6 +190,8 @@ export function createDocxExtractor(): Extractor {
       if (bytes.byteLength > limits.maxBytes) {
         throw new SluiceError('TOO_LARGE', `DOCX is ${bytes.byteLength} bytes, limit ${limits.maxBytes}`);
       }
+      if (isEncryptedOoxml(bytes))
+        throw new SluiceError('ENCRYPTED', 'DOCX is password-protected (encrypted package)');
       if (bytes[0] !== 0x50 || bytes[1] !== 0x4b)
         throw new SluiceError('CORRUPT_FILE', 'not a DOCX file (no ZIP signature)');
       const entries = inspectZip(bytes, limits);

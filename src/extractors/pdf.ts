@@ -55,16 +55,25 @@ export function joinLines(lines: readonly PageLine[]): string {
   for (const line of lines) {
     const text = line.text.trim();
     if (!text) continue;
+    // A hyphen before a lower-case continuation joins the word, even across a column break.
     if (!out) out = text;
-    else if (line.blockStart) out += `\n\n${text}`;
     else if (/\p{L}-$/u.test(out) && /^\p{Ll}/u.test(text)) out = out.slice(0, -1) + text;
+    else if (line.blockStart) out += `\n\n${text}`;
     else if (/\p{L}-$/u.test(out)) out += text;
     else out += ` ${text}`;
   }
   return out;
 }
 
-const lineKey = (s: string): string => s.toLowerCase().replace(/\d+/g, '#').replace(/\s+/g, ' ').trim();
+/**
+ * Identity of a candidate running line: its text and rough position. Digits are masked
+ * (page numbers change) only in short lines, so body lines that differ just by a
+ * number ("Section 3 line 1 ...") are not mistaken for a running header.
+ */
+function lineKey(l: PageLine): string {
+  const text = l.text.toLowerCase().replace(/\s+/g, ' ').trim();
+  return `${text.length <= 40 ? text.replace(/\d+/g, '#') : text}@${Math.round(l.top / 12)}`;
+}
 
 /** Drop lines at the top or bottom of pages that repeat (digits aside) on most pages. */
 export function removeRunningLines(pages: PageLine[][], share: number): PageLine[][] {
@@ -76,12 +85,11 @@ export function removeRunningLines(pages: PageLine[][], share: number): PageLine
   });
   const counts = new Map<string, number>();
   for (const edge of edges) {
-    for (const key of new Set([...edge].map((l) => lineKey(l.text))))
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const key of new Set([...edge].map(lineKey))) counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const min = Math.max(3, Math.ceil(share * withText));
   return pages.map((lines, i) =>
-    lines.filter((l) => !(edges[i]?.has(l) && (counts.get(lineKey(l.text)) ?? 0) >= min)),
+    lines.filter((l) => !(edges[i]?.has(l) && (counts.get(lineKey(l)) ?? 0) >= min)),
   );
 }
 
