@@ -2,7 +2,9 @@
 // Content streams are often not in reading order, and two-column papers put both
 // columns on the same baselines, so joining items by y alone interleaves columns.
 // We build line fragments, cut the page into horizontal bands, and split a band
-// into columns only where a vertical gutter runs through all of it.
+// into columns only where a vertical gutter runs through all of it and both sides
+// read as prose (a gutter between short cells is a table, read row by row). Also the
+// text clean-up of lines: ligatures, odd spaces, hyphenated line ends.
 
 /** A text run with its position in top-down page coordinates (origin top-left). */
 export interface PositionedItem {
@@ -108,6 +110,12 @@ function gutter(frags: readonly Frag[]): number | undefined {
   return best;
 }
 
+/** Whether fragments read like running text: several words per fragment on average. */
+function prose(frags: readonly Frag[]): boolean {
+  const words = frags.reduce((n, f) => n + f.parts.join('').split(/\s+/).filter(Boolean).length, 0);
+  return frags.length > 0 && words >= 3 * frags.length;
+}
+
 /** Order fragments recursively: bands top to bottom, columns left to right within a band. */
 function order(frags: Frag[], depth: number): Frag[][] {
   const bands: Frag[][] = [];
@@ -132,24 +140,22 @@ function order(frags: Frag[], depth: number): Frag[][] {
   for (const b of bands) {
     // One or two rows with a gap (an affiliation line, a caption pair) read better by row.
     const cut = depth < 4 && slabs(b).length >= 3 ? gutter(b) : undefined;
-    if (cut === undefined) {
+    const left = cut === undefined ? [] : b.filter((f) => f.x1 <= cut);
+    const right = cut === undefined ? [] : b.filter((f) => f.x1 > cut);
+    // Text columns carry prose; a gutter between short cells is a table, read by rows.
+    if (!prose(left) || !prose(right)) {
       out.push(b);
       continue;
     }
-    out.push(
-      ...order(
-        b.filter((f) => f.x1 <= cut),
-        depth + 1,
-      ),
-    );
-    out.push(
-      ...order(
-        b.filter((f) => f.x1 > cut),
-        depth + 1,
-      ),
-    );
+    out.push(...order(left, depth + 1));
+    out.push(...order(right, depth + 1));
   }
   return out;
+}
+
+function isRtl(text: string): boolean {
+  const rtl = text.match(/[\p{Script=Arabic}\p{Script=Hebrew}]/gu)?.length ?? 0;
+  return rtl > (text.match(/\p{L}/gu)?.length ?? 0) / 2;
 }
 
 /** Lines of one block: fragments sharing a row are joined left to right. */
@@ -158,7 +164,9 @@ function blockLines(block: readonly Frag[]): PageLine[] {
   let prevBottom: number | undefined;
   let prevSize = 0;
   for (const row of slabs(block)) {
-    row.sort((a, b) => a.x0 - b.x0);
+    // Right-to-left rows (Arabic, Hebrew) read their fragments from the right.
+    const rtl = isRtl(row.map((f) => f.parts.join('')).join(''));
+    row.sort((a, b) => (rtl ? b.x1 - a.x1 : a.x0 - b.x0));
     const text = row.map((f) => f.parts.join('')).join(' ');
     const top = Math.min(...row.map(topOf));
     const bottom = Math.max(...row.map(bottomOf));
@@ -193,4 +201,35 @@ export function readingOrder(items: readonly PositionedItem[]): PageLine[] {
       blockStart: true,
     });
   return lines;
+}
+
+const LIGATURES: Record<string, string> = { ﬀ: 'ff', ﬁ: 'fi', ﬂ: 'fl', ﬃ: 'ffi', ﬄ: 'ffl', ﬅ: 'st', ﬆ: 'st' };
+
+/** Ligatures to letters, odd spaces to plain spaces, invisible characters dropped. */
+export function normalisePdfText(s: string): string {
+  return (
+    s
+      .replace(/[ﬀ-ﬆ]/g, (c) => LIGATURES[c] ?? c)
+      // Presentation forms (Arabic/Hebrew contextual glyphs) to plain letters, as pdf.js would.
+      .replace(/[\ufb1d-\ufdff\ufe70-\ufefc]+/g, (run) => run.normalize('NFKC'))
+      .replace(/[\u00ad\u200b-\u200d\u2060\ufeff]/g, '')
+      .replace(/[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]/g, ' ')
+      .replace(/ {2,}/g, ' ')
+  );
+}
+
+/** Join the lines of a page into paragraphs, re-joining words split by a line-end hyphen. */
+export function joinLines(lines: readonly PageLine[]): string {
+  let out = '';
+  for (const line of lines) {
+    const text = line.text.trim();
+    if (!text) continue;
+    // A hyphen before a lower-case continuation joins the word, even across a column break.
+    if (!out) out = text;
+    else if (/\p{L}-$/u.test(out) && /^\p{Ll}/u.test(text)) out = out.slice(0, -1) + text;
+    else if (line.blockStart) out += `\n\n${text}`;
+    else if (/\p{L}-$/u.test(out)) out += text;
+    else out += ` ${text}`;
+  }
+  return out;
 }

@@ -5,7 +5,13 @@
 // single bad page. Going through pdf-parse keeps one pdf.js copy in the process (a
 // second pdfjs-dist fails with a version mismatch) and follows its security updates.
 import { SluiceError } from '../errors.ts';
-import { type PageLine, type PositionedItem, readingOrder } from './pdf-layout.ts';
+import {
+  joinLines,
+  normalisePdfText,
+  type PageLine,
+  type PositionedItem,
+  readingOrder,
+} from './pdf-layout.ts';
 import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
 
 /** Options for {@link createPdfExtractor}. */
@@ -26,7 +32,9 @@ interface PdfViewport {
 }
 interface PdfPage {
   getViewport(opts: { scale: number }): PdfViewport;
-  getTextContent(): Promise<{ items: ReadonlyArray<PdfTextItem | { type: string }> }>;
+  getTextContent(opts: {
+    disableNormalization: boolean;
+  }): Promise<{ items: ReadonlyArray<PdfTextItem | { type: string }> }>;
   cleanup(): void;
 }
 interface PdfDoc {
@@ -36,33 +44,6 @@ interface PdfDoc {
 }
 interface PdfParser {
   destroy(): Promise<void>;
-}
-
-const LIGATURES: Record<string, string> = { ﬀ: 'ff', ﬁ: 'fi', ﬂ: 'fl', ﬃ: 'ffi', ﬄ: 'ffl', ﬅ: 'st', ﬆ: 'st' };
-
-/** Ligatures to letters, odd spaces to plain spaces, invisible characters dropped. */
-export function normalisePdfText(s: string): string {
-  return s
-    .replace(/[ﬀ-ﬆ]/g, (c) => LIGATURES[c] ?? c)
-    .replace(/[\u00ad\u200b-\u200d\u2060\ufeff]/g, '')
-    .replace(/[\u00a0\u2000-\u200a\u202f\u205f\u3000\t]/g, ' ')
-    .replace(/ {2,}/g, ' ');
-}
-
-/** Join the lines of a page into paragraphs, re-joining words split by a line-end hyphen. */
-export function joinLines(lines: readonly PageLine[]): string {
-  let out = '';
-  for (const line of lines) {
-    const text = line.text.trim();
-    if (!text) continue;
-    // A hyphen before a lower-case continuation joins the word, even across a column break.
-    if (!out) out = text;
-    else if (/\p{L}-$/u.test(out) && /^\p{Ll}/u.test(text)) out = out.slice(0, -1) + text;
-    else if (line.blockStart) out += `\n\n${text}`;
-    else if (/\p{L}-$/u.test(out)) out += text;
-    else out += ` ${text}`;
-  }
-  return out;
 }
 
 /**
@@ -201,7 +182,9 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
           signal?.throwIfAborted();
           try {
             const page = await doc.getPage(n);
-            const content = await page.getTextContent();
+            // pdf.js would decompose ligatures before its bidi reversal, which scrambles
+            // Arabic lam-alef; we take raw glyph text and normalise after ordering.
+            const content = await page.getTextContent({ disableNormalization: true });
             const lines = readingOrder(positioned(content.items, page.getViewport({ scale: 1 }).transform));
             page.cleanup();
             for (const l of lines) l.text = normalisePdfText(l.text);

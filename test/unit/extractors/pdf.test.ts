@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pdfDate, pdfExtractor } from '../../../src/extractors/pdf.ts';
-import { readingOrder } from '../../../src/extractors/pdf-layout.ts';
+import { normalisePdfText, readingOrder } from '../../../src/extractors/pdf-layout.ts';
 import { DEFAULT_LIMITS, type ExtractedDocument } from '../../../src/extractors/types.ts';
 import {
   LEFT,
@@ -148,6 +148,21 @@ describe('pdf extractor: corpus documents', () => {
     expect(await codeOf(extract(new TextEncoder().encode('<html><body>hi</body></html>')))).toBe(
       'CORRUPT_FILE',
     );
+  });
+});
+
+describe('text normalisation', () => {
+  it('expands ligatures, plain-spaces odd spaces and drops soft hyphens', () => {
+    expect(normalisePdfText('eﬃcient ﬁnal\u00a0text\u2009here co\u00adop')).toBe(
+      'efficient final text here coop',
+    );
+  });
+  it('reads right-to-left rows from the right', () => {
+    const lines = readingOrder([
+      { str: 'Python', x: 10, y: 20, width: 30, size: 10 },
+      { str: 'تعتبر البرمجة', x: 60, y: 20, width: 50, size: 10 },
+    ]);
+    expect(lines[0]?.text).toBe('تعتبر البرمجة Python');
   });
 });
 
