@@ -26,18 +26,27 @@ const HTML_ANYWHERE = /<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]/i;
 const MD_EXTENSIONS = /\.(?:md|markdown|mdown|mkd|mdx)$/i;
 const TEXT_EXTENSIONS = /\.(?:txt|text|log)$/i;
 
-/** Sniff the content type of `bytes`. `filename` only breaks ties between text types. */
+/** Binary types whose extension breaks the tie when the magic bytes say nothing. */
+const BINARY_BY_EXTENSION: Record<string, string> = { '.pdf': MIME.pdf, '.docx': MIME.docx };
+const extOf = (name: string): string => /\.[^./\\]+$/.exec(name.toLowerCase())?.[0] ?? '';
+const hasUtf16 = (bytes: Uint8Array, text: string): boolean =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(text, 0, 'utf16le');
+
+/** Sniff the content type of `bytes`. `filename` only breaks ties (text flavours; unrecognised binary named .pdf/.docx). */
 export async function sniffType(bytes: Uint8Array, filename?: string): Promise<string> {
   if (bytes.length === 0) return filename && MD_EXTENSIONS.test(filename) ? MIME.markdown : MIME.text;
   const { fileTypeFromBuffer } = await import('file-type');
   const found = await fileTypeFromBuffer(bytes).catch(() => undefined);
   const sample = bytes.subarray(0, SAMPLE_BYTES);
   if (found) {
-    if (found.mime === 'application/x-cfb') return MIME.doc;
+    // Password-protected OOXML is an OLE file holding an EncryptedPackage stream; the
+    // DOCX extractor reports it as ENCRYPTED rather than as a legacy .doc.
+    if (found.mime === 'application/x-cfb') return hasUtf16(bytes, 'EncryptedPackage') ? MIME.docx : MIME.doc;
     if (found.mime !== MIME.xml && found.mime !== 'text/xml') return found.mime;
   }
   const head = textHead(sample);
-  if (head === undefined) return MIME.octet;
+  // Unrecognised binary named .pdf/.docx goes to that extractor and fails CORRUPT_FILE.
+  if (head === undefined) return (filename && BINARY_BY_EXTENSION[extOf(filename)]) || MIME.octet;
   const start = head.replace(/^[\s\uFEFF]+/, '');
   if (HTML_START.test(start)) return MIME.html;
   if (found) return HTML_ANYWHERE.test(start.slice(0, 2048)) ? MIME.html : found.mime;

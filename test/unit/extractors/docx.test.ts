@@ -125,3 +125,18 @@ describe('docx extractor: hostile files', () => {
     expect(await codeOf(extract(fixture('tika-testWORD_protected_passtika.docx')))).toBe('ENCRYPTED');
   });
 });
+
+describe('docx through sniffing and the registry', () => {
+  const run = async (bytes: Uint8Array, name: string): Promise<unknown> => {
+    const { sniffType } = await import('../../../src/extractors/sniff.ts');
+    const { pickExtractor } = await import('../../../src/extractors/index.ts');
+    const mime = await sniffType(bytes, name);
+    return codeOf(pickExtractor(mime).extract({ bytes, mime, filename: name, limits: DEFAULT_LIMITS }));
+  };
+  it('garbage named .docx fails CORRUPT_FILE, a protected .docx fails ENCRYPTED', async () => {
+    const garbage = new Uint8Array(4096).map((_, i) => (i * 7919) % 251);
+    expect(await run(garbage, 'report.docx')).toBe('CORRUPT_FILE');
+    expect(await run(fixture('tika-testWORD_protected_passtika.docx'), 'x.docx')).toBe('ENCRYPTED');
+    expect(await run(fixture('mammoth-tables.docx'), 'renamed.bin')).toBe('resolved');
+  });
+});

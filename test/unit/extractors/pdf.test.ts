@@ -173,3 +173,16 @@ describe('pdfDate', () => {
     expect(pdfDate('garbage')).toBeUndefined();
   });
 });
+
+describe('pdf through sniffing and the registry', () => {
+  it('garbage named .pdf fails CORRUPT_FILE; a real PDF named .txt is still a PDF', async () => {
+    const { sniffType } = await import('../../../src/extractors/sniff.ts');
+    const { pickExtractor } = await import('../../../src/extractors/index.ts');
+    const garbage = new Uint8Array(4096).map((_, i) => (i * 7919) % 251);
+    const mime = await sniffType(garbage, 'paper.pdf');
+    expect(await codeOf(pickExtractor(mime).extract({ bytes: garbage, mime, limits: DEFAULT_LIMITS }))).toBe(
+      'CORRUPT_FILE',
+    );
+    expect(await sniffType(fixture('docling-multi_page.pdf'), 'notes.txt')).toBe('application/pdf');
+  });
+});
