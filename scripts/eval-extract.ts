@@ -1,4 +1,4 @@
-// Extraction quality eval: `npm run eval:extract -- <dir> [--json] [--timeout ms] [--pdftotext]`.
+// Extraction quality eval: `npm run eval:extract -- <dir> [--json] [--timeout ms] [--pdftotext] [--all]`.
 // For every document with an expected text beside it (name.expected.txt|md|html) the
 // real extractor (chosen by sniffed type) runs in a worker thread with a time limit, and
 // the output is scored by word-trigram recall/precision/F1 against the expected text.
@@ -28,6 +28,8 @@ interface Row {
   f1: number;
   pages: number | null;
   pagesPerSec: number | null;
+  /** False for --all documents that have no expected text (kept out of the means). */
+  scored: boolean;
   /** F1 of `pdftotext` on the same file, with --pdftotext. */
   pdftotextF1?: number;
 }
@@ -158,10 +160,11 @@ const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) =>
 async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   withPdftotext = argv.includes('--pdftotext');
+  const all = argv.includes('--all');
   const ti = argv.indexOf('--timeout');
   const timeoutMs = ti >= 0 ? Number(argv[ti + 1]) : 30_000;
   const dir = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--timeout');
-  if (!dir) throw new Error('usage: npm run eval:extract -- <dir> [--json] [--timeout ms] [--pdftotext]');
+  if (!dir) throw new Error('usage: npm run eval:extract -- <dir> [--json] [--timeout ms] [--pdftotext] [--all]');
   const cats = categories(dir);
   const rows: Row[] = [];
   for (const path of walk(dir)) {
@@ -173,20 +176,22 @@ async function main(argv: string[]): Promise<void> {
         return false;
       }
     });
-    if (!exp) continue;
+    if (!exp && !all) continue;
     const file = relative(dir, path);
     const o = await runIsolated(path, timeoutMs);
-    const kind = exp.slice('.expected.'.length) as 'txt' | 'md' | 'html';
-    const want = words(readFileSync(path + exp, 'utf8'), kind);
+    // --all: documents without an expected text are run for robustness (status only).
+    const kind = (exp ?? '.expected.txt').slice('.expected.'.length) as 'txt' | 'md' | 'html';
+    const want = exp ? words(readFileSync(path + exp, 'utf8'), kind) : [];
     // An empty expected text is met by NO_TEXT (e.g. mammoth's empty.docx).
     const got = o.text ?? (o.code === 'NO_TEXT' && want.length === 0 ? '' : undefined);
     const s = got === undefined ? { recall: 0, precision: 0, f1: 0 } : score(words(got, 'txt'), want);
-    const base = withPdftotext && path.endsWith('.pdf') ? pdftotext(path) : undefined;
+    const base = exp && withPdftotext && path.endsWith('.pdf') ? pdftotext(path) : undefined;
     rows.push({
       file,
       format: extname(path).slice(1).toLowerCase(),
       category: cats.get(file) ?? '',
       status: o.code ?? 'ok',
+      scored: exp !== undefined,
       ...s,
       pages: o.pages ?? null,
       pagesPerSec: o.pages ? o.pages / (o.ms / 1000) : null,
@@ -197,7 +202,8 @@ async function main(argv: string[]): Promise<void> {
       const pps = r.pagesPerSec === null ? '' : `  ${r.pagesPerSec.toFixed(1)} pages/s`;
       const f = (x: number): string => x.toFixed(3);
       const pt = r.pdftotextF1 === undefined ? '' : `  (pdftotext F1 ${f(r.pdftotextF1)})`;
-      console.log(`${file.padEnd(56)} ${r.status.padEnd(16)} R ${f(r.recall)} P ${f(r.precision)} F1 ${f(r.f1)}${pps}${pt}`);
+      const scores = r.scored ? `R ${f(r.recall)} P ${f(r.precision)} F1 ${f(r.f1)}` : '(no expected text)';
+      console.log(`${file.padEnd(56)} ${r.status.padEnd(16)} ${scores}${pps}${pt}`);
     }
   }
   const summary: Record<
@@ -206,7 +212,7 @@ async function main(argv: string[]): Promise<void> {
   > = {};
   const groups = new Map<string, Row[]>();
   // Formats with no extractor yet are listed per file but kept out of the means.
-  for (const r of rows.filter((x) => x.status !== 'UNSUPPORTED_TYPE')) {
+  for (const r of rows.filter((x) => x.scored && x.status !== 'UNSUPPORTED_TYPE')) {
     for (const key of [r.format, `${r.format}/${r.category || 'uncategorised'}`]) groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   for (const [key, rs] of [...groups].sort()) {

@@ -4,6 +4,8 @@
 // getText() neither exposes item positions (needed for column order) nor survives a
 // single bad page. Going through pdf-parse keeps one pdf.js copy in the process (a
 // second pdfjs-dist fails with a version mismatch) and follows its security updates.
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import {
   joinLines,
@@ -27,11 +29,8 @@ interface PdfTextItem {
   transform: number[];
   width: number;
 }
-interface PdfViewport {
-  transform: number[];
-}
 interface PdfPage {
-  getViewport(opts: { scale: number }): PdfViewport;
+  getViewport(opts: { scale: number }): { transform: number[] };
   getTextContent(opts: {
     disableNormalization: boolean;
   }): Promise<{ items: ReadonlyArray<PdfTextItem | { type: string }> }>;
@@ -42,9 +41,7 @@ interface PdfDoc {
   getPage(n: number): Promise<PdfPage>;
   getMetadata(): Promise<{ info: unknown }>;
 }
-interface PdfParser {
-  destroy(): Promise<void>;
-}
+type PdfParser = { destroy(): Promise<void> };
 
 /**
  * Identity of a candidate running line: its text and rough position. Digits are masked
@@ -123,8 +120,23 @@ const infoString = (info: Record<string, unknown>, key: string): string | undefi
   return typeof v === 'string' && v.trim() ? v.trim() : undefined;
 };
 
+/**
+ * The character maps shipped with the pdf.js that pdf-parse bundles. CJK PDFs that use
+ * predefined CMaps (UniJIS-UTF16-V…) yield no text without them. They are read from
+ * the installed package, never from a location the document chooses.
+ */
+function bundledCMapDir(): string | undefined {
+  try {
+    const fromPdfParse = createRequire(createRequire(import.meta.url).resolve('pdf-parse'));
+    return join(dirname(fromPdfParse.resolve('pdfjs-dist/package.json')), 'cmaps') + sep;
+  } catch {
+    return undefined;
+  }
+}
+
 async function open(bytes: Uint8Array): Promise<{ parser: PdfParser; doc: PdfDoc }> {
   const { PDFParse } = await import('pdf-parse');
+  const cMapUrl = bundledCMapDir();
   const parser = new PDFParse({
     // pdf.js transfers/detaches the buffer it is given; keep the caller's bytes intact.
     data: new Uint8Array(bytes),
@@ -135,6 +147,7 @@ async function open(bytes: Uint8Array): Promise<{ parser: PdfParser; doc: PdfDoc
     enableXfa: false,
     isOffscreenCanvasSupported: false,
     verbosity: 0,
+    ...(cMapUrl ? { cMapUrl, cMapPacked: true } : {}),
   });
   try {
     // load() is private in pdf-parse's typings but is the documented way getText/getInfo

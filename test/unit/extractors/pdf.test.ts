@@ -117,6 +117,11 @@ describe('pdf extractor: corpus documents', () => {
     expect(found).toBeGreaterThan(0.97);
     expect(doc.title).toBeTruthy();
   });
+  it('decodes CJK text that needs the bundled predefined CMaps', async () => {
+    const doc = await extract(fixture('pdfjs-vertical.pdf'));
+    expect(allText(doc)).toContain('日本語');
+    expect(allText(doc)).toContain('あいうえお');
+  });
   it('fails an encrypted PDF with ENCRYPTED', async () => {
     expect(await codeOf(extract(fixture('uns-password.pdf')))).toBe('ENCRYPTED');
   });
