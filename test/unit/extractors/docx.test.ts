@@ -140,3 +140,17 @@ describe('docx through sniffing and the registry', () => {
     expect(await run(fixture('mammoth-tables.docx'), 'renamed.bin')).toBe('resolved');
   });
 });
+
+describe('docx heading paths survive cleaning and chunking', () => {
+  it('chunks carry the heading path of their section', async () => {
+    const { cleanDocument } = await import('../../../src/transforms/clean.ts');
+    const { chunkDocument } = await import('../../../src/transforms/chunk.ts');
+    const chunks = await chunkDocument(cleanDocument(await extract(await makeStructuredDocx())), {
+      size: 60,
+      overlap: 0,
+    });
+    const curlew = chunks.find((c) => c.text.includes('Curlew | 12'));
+    expect(curlew?.metadata.headingPath).toEqual(['Birds', 'Waders']);
+    expect(chunks.find((c) => c.text.includes('Otters'))?.metadata.headingPath).toEqual(['Mammals']);
+  });
+});

@@ -191,3 +191,16 @@ describe('pdf through sniffing and the registry', () => {
     expect(await sniffType(fixture('docling-multi_page.pdf'), 'notes.txt')).toBe('application/pdf');
   });
 });
+
+describe('pdf pages survive cleaning and chunking', () => {
+  it('the chunk holding the page-7 phrase reports page 7; a chunk spanning pages says so', async () => {
+    const { cleanDocument } = await import('../../../src/transforms/clean.ts');
+    const { chunkDocument } = await import('../../../src/transforms/chunk.ts');
+    const doc = cleanDocument(await extract(await makeReportPdf()));
+    const small = await chunkDocument(doc, { size: 400, overlap: 0 });
+    const hit = small.filter((c) => c.text.includes(PHRASE));
+    expect(hit.map((c) => [c.metadata.pageStart, c.metadata.pageEnd])).toEqual([[7, 7]]);
+    const big = await chunkDocument(doc, { size: 3000, overlap: 0 });
+    expect(big.some((c) => (c.metadata.pageEnd ?? 0) > (c.metadata.pageStart ?? 0))).toBe(true);
+  });
+});
