@@ -139,7 +139,7 @@ async function child(maxBytes: number): Promise<void> {
   try {
     const doc = await pool.run({
       kind: 'extract',
-      bytes: new Uint8Array(readFileSync(BIG)),
+      bytes: readFileSync(BIG), // transferred to the worker, not copied
       mime: MIME,
       limits: { ...DEFAULT_LIMITS, maxBytes },
     });
