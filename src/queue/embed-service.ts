@@ -26,22 +26,6 @@ export interface EmbedServiceOptions {
   maxRateLimitWaitMs?: number;
 }
 
-/** Counters for `sluice status` and the benchmark. */
-export interface EmbedStats {
-  requests: number;
-  inputs: number;
-  tokens: number;
-  /** Re-sent after 5xx/network errors. */
-  retries: number;
-  /** 429 answers (deferred, not counted as attempts). */
-  rateLimited: number;
-  failedRequests: number;
-  configErrors: number;
-  pendingInputs: number;
-  inFlight: number;
-  lastError?: string;
-}
-
 export interface EmbedService {
   /** Embeds texts in order; may share requests with concurrent callers. */
   embedMany(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
@@ -50,9 +34,26 @@ export interface EmbedService {
   close(): Promise<void>;
 }
 
+/**
+ * Counters for `sluice status` and the benchmark. `retries`: re-sent after 5xx or
+ * network errors; `rateLimited`: 429 answers, deferred and never counted as attempts.
+ */
+const ZERO_STATS = {
+  requests: 0,
+  inputs: 0,
+  tokens: 0,
+  retries: 0,
+  rateLimited: 0,
+  failedRequests: 0,
+  configErrors: 0,
+  pendingInputs: 0,
+  inFlight: 0,
+};
+export type EmbedStats = typeof ZERO_STATS & { lastError?: string };
+
 interface Call {
-  results: Float32Array[];
-  remaining: number;
+  out: Float32Array[];
+  left: number;
   done: boolean;
   resolve(v: Float32Array[]): void;
   reject(e: unknown): void;
@@ -85,18 +86,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
   const sliceCap = budget === undefined ? Infinity : Math.ceil(budget / slices);
   const tokenCap = Math.min(itemCap, sliceCap);
   const maxBatch = Math.max(1, embedder.maxBatch);
-
-  const s: EmbedStats = {
-    requests: 0,
-    inputs: 0,
-    tokens: 0,
-    retries: 0,
-    rateLimited: 0,
-    failedRequests: 0,
-    configErrors: 0,
-    pendingInputs: 0,
-    inFlight: 0,
-  };
+  const s: EmbedStats = { ...ZERO_STATS };
   let queue: Item[] = [];
   let queuedTokens = 0;
   let inFlight = 0;
@@ -112,14 +102,13 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
     queue = queue.filter((i) => i.call !== call);
     queuedTokens = queue.reduce((n, i) => n + i.tokens, 0);
   };
-
   const deliver = (item: Item, vector: Float32Array) => {
     const call = item.call;
     if (call.done) return;
-    call.results[item.index] = vector;
-    if (--call.remaining === 0) {
+    call.out[item.index] = vector;
+    if (--call.left === 0) {
       call.done = true;
-      call.resolve(call.results);
+      call.resolve(call.out);
     }
   };
 
@@ -140,7 +129,6 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
     queuedTokens -= tokens;
     return batch;
   };
-
   const schedule = () => {
     while (inFlight < maxInFlight && queue.length > 0) {
       const full = queue.length >= maxBatch || queuedTokens >= tokenCap;
@@ -162,13 +150,11 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
     }
     if (queue.length === 0 && inFlight === 0) idle?.();
   };
-
   const backoff = (n: number, retryAfterSec?: number) => {
     const exp = Math.random() * Math.min(30_000, backoffMs * 2 ** n);
     return Math.max(exp, (retryAfterSec ?? 0) * 1000 + Math.random() * 250);
   };
-
-  const failAll = (items: Item[], err: unknown) => {
+  const failAll = (items: Item[], err: unknown): void => {
     s.lastError = messageOf(err);
     for (const i of items) fail(i.call, err);
   };
@@ -214,8 +200,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
         if (code === 'CONFIG_ERROR') {
           // Every queued text would get the same answer: fail them all now, with one request spent.
           s.configErrors++;
-          failAll([...live, ...queue], err);
-          return;
+          return failAll([...live, ...queue], err);
         }
         if (isRetryable(err) && attempts < maxRetries) {
           attempts++;
@@ -235,21 +220,11 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
       if (texts.length === 0) return [];
       signal?.throwIfAborted();
       const fitted = texts.map((t) => embedder.fitInput?.(t) ?? { text: t, tokens: embedder.countTokens(t) });
-      const big = fitted.find((f) => f.tokens > itemCap);
-      if (big) {
-        throw new SluiceError(
-          'INPUT_TOO_LONG',
-          `an input of ${big.tokens} tokens exceeds the ${itemCap}-token request limit for ${embedder.id} "${embedder.model}"`,
-        );
-      }
+      const big = fitted.find((f) => f.tokens > itemCap)?.tokens;
+      const limit = `the ${itemCap}-token request limit of ${embedder.id} "${embedder.model}"`;
+      if (big) throw new SluiceError('INPUT_TOO_LONG', `an input of ${big} tokens exceeds ${limit}`);
       return new Promise<Float32Array[]>((resolve, reject) => {
-        const call: Call = {
-          results: new Array(texts.length),
-          remaining: texts.length,
-          done: false,
-          resolve,
-          reject,
-        };
+        const call: Call = { out: new Array(texts.length), left: texts.length, done: false, resolve, reject };
         const at = Date.now();
         fitted.forEach((f, index) => {
           queue.push({ ...f, call, index, at });
@@ -262,8 +237,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
     stats: () => ({ ...s, pendingInputs: queue.length, inFlight }),
     async close() {
       closing = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      clearTimeout(timer);
       await new Promise<void>((resolve) => {
         idle = resolve;
         schedule();

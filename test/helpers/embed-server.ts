@@ -15,8 +15,6 @@ export interface EmbedServerOptions {
   apiKey?: string | undefined;
   /** Served models and their native widths (defaults: OpenAI's three, nomic-embed-text, acme-embed-v1: 256). */
   models?: Record<string, number>;
-  /** Models that accept a smaller `dimensions` (default text-embedding-3-*, nomic-embed-text). */
-  flexibleModels?: string[];
   maxInputs?: number;
   maxInputTokens?: number;
   maxRequestTokens?: number;
@@ -42,7 +40,8 @@ export interface EmbedServerOptions {
 export interface RecordedRequest {
   at: number;
   protocol: 'openai' | 'ollama' | 'unknown';
-  model: string | undefined;
+  /** As sent; '' when absent. */
+  model: string;
   inputs: number;
   tokens: number;
   /** Largest single input, in cl100k tokens. */
@@ -53,9 +52,8 @@ export interface RecordedRequest {
 }
 
 export interface EmbedServer {
-  /** http://127.0.0.1:<port> (Ollama host). */
+  /** http://127.0.0.1:<port>, the Ollama host; openaiBaseUrl is `${url}/v1`. */
   url: string;
-  /** `${url}/v1` (OPENAI_BASE_URL). */
   openaiBaseUrl: string;
   requests: RecordedRequest[];
   setOptions(patch: Partial<EmbedServerOptions>): void;
@@ -70,6 +68,18 @@ const DEFAULT_MODELS: Record<string, number> = {
   'acme-embed-v1': 256,
 };
 const FLEXIBLE = ['text-embedding-3-small', 'text-embedding-3-large', 'nomic-embed-text'];
+const record = (at: number, protocol: RecordedRequest['protocol']): RecordedRequest => ({
+  at,
+  protocol,
+  model: '',
+  inputs: 0,
+  tokens: 0,
+  maxInputTokens: 0,
+  status: 0,
+  reason: '',
+});
+
+type Body = Partial<Record<'model' | 'input' | 'dimensions' | 'encoding_format' | 'truncate', unknown>>;
 
 let encoder: ReturnType<typeof getEncoding> | undefined;
 /** cl100k_base token count, as the server measures it. */
@@ -78,176 +88,119 @@ export function serverTokens(text: string): number {
   return encoder.encode(text).length;
 }
 
-// mulberry32: small seeded PRNG so injected failures repeat run to run.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function readBody(req: IncomingMessage): Promise<unknown> {
   const parts: Buffer[] = [];
   for await (const c of req) parts.push(c as Buffer);
   return JSON.parse(Buffer.concat(parts).toString('utf8'));
 }
 
+type Budget = Array<{ at: number; tokens: number }>;
+
+/** Milliseconds until the window admits `tokens` more, or 0 if it does now. */
+function budgetWait(admitted: Budget, o: EmbedServerOptions, at: number, tokens: number): number {
+  const windowMs = o.windowMs ?? 60_000;
+  while (admitted.length > 0 && admitted[0]!.at <= at - windowMs) admitted.shift();
+  const maxR = o.requestsPerWindow ?? Infinity;
+  const maxT = o.tokensPerWindow ?? Infinity;
+  let used = admitted.reduce((n, a) => n + a.tokens, 0);
+  if (admitted.length + 1 <= maxR && used + tokens <= maxT) return 0;
+  for (const [i, a] of admitted.entries()) {
+    used -= a.tokens;
+    if (admitted.length - i <= maxR && used + tokens <= maxT) return Math.max(1, a.at + windowMs - at);
+  }
+  return windowMs;
+}
+
+/** The per-request limit a request breaks, as [reason, message]. */
+function limitBroken(
+  o: EmbedServerOptions,
+  rec: RecordedRequest,
+  mayTruncate: boolean,
+): [string, string] | undefined {
+  const [maxInputs, maxInput, maxRequest] = [
+    o.maxInputs ?? 2048,
+    o.maxInputTokens ?? 8192,
+    o.maxRequestTokens ?? 300_000,
+  ];
+  if (rec.inputs > maxInputs)
+    return ['too-many-inputs', `'input' has ${rec.inputs} items; at most ${maxInputs}`];
+  if (rec.maxInputTokens > maxInput && !mayTruncate) {
+    return ['input-too-long', `This model's maximum context length is ${maxInput} tokens`];
+  }
+  if (rec.tokens > maxRequest)
+    return ['request-too-long', `${rec.tokens} tokens requested, max ${maxRequest} per request`];
+  return undefined;
+}
+
 /** Starts the server on an ephemeral port. */
 export async function startEmbedServer(initial: EmbedServerOptions = {}): Promise<EmbedServer> {
   let o: EmbedServerOptions = { ...initial };
-  let random = prng(o.seed ?? 1);
+  // A Weyl sequence: deterministic per seed and evenly spread, so "10% errors" means 10%.
+  let draws = 0;
+  const random = () => (Math.imul((o.seed ?? 1) + draws++, 0x9e3779b1) >>> 0) / 2 ** 32;
   const requests: RecordedRequest[] = [];
-  const admitted: Array<{ at: number; tokens: number }> = [];
+  const admitted: Budget = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const at = Date.now();
     const path = (req.url ?? '').split('?')[0] ?? '';
     const protocol = path.endsWith('/embeddings') ? 'openai' : path === '/api/embed' ? 'ollama' : 'unknown';
-    const rec: RecordedRequest = {
-      at,
-      protocol,
-      model: undefined,
-      inputs: 0,
-      tokens: 0,
-      maxInputTokens: 0,
-      status: 200,
-      reason: 'ok',
-    };
+    const rec = record(at, protocol);
     requests.push(rec);
-    const send = async (
-      status: number,
-      reason: string,
-      body: unknown,
-      headers: Record<string, string> = {},
-    ) => {
-      rec.status = status;
-      rec.reason = reason;
+    const send = async (status: number, reason: string, body: unknown, headers?: Record<string, string>) => {
+      Object.assign(rec, { status, reason });
       if (o.latencyMs) await sleep(o.latencyMs);
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
-    const fail = (status: number, reason: string, message: string, headers?: Record<string, string>) =>
-      send(
-        status,
-        reason,
-        protocol === 'ollama' ? { error: message } : { error: { message, type: reason } },
-        headers,
-      );
+    const fail = (status: number, reason: string, message: string, headers?: Record<string, string>) => {
+      const body = protocol === 'ollama' ? { error: message } : { error: { message, type: reason } };
+      return send(status, reason, body, headers);
+    };
+    const retryHeaders = (sec: number): Record<string, string> => {
+      if (o.retryAfter === 'none') return {};
+      if (o.retryAfter === 'date') return { 'retry-after': new Date(Date.now() + sec * 1000).toUTCString() };
+      return { 'retry-after': String(sec >= 1 ? Math.ceil(sec) : Math.ceil(sec * 10) / 10) };
+    };
 
     if (req.method !== 'POST' || protocol === 'unknown') return fail(404, 'model', `no route ${path}`);
-    if (
-      protocol === 'openai' &&
-      o.apiKey !== undefined &&
-      req.headers.authorization !== `Bearer ${o.apiKey}`
-    ) {
+    const auth = req.headers.authorization ?? '';
+    if (protocol === 'openai' && o.apiKey !== undefined && auth !== `Bearer ${o.apiKey}`) {
       // Echo the key back, as careless servers do, so clients are tested for redaction.
-      const got = (req.headers.authorization ?? '').replace(/^Bearer /, '');
-      return fail(401, 'auth', `Incorrect API key provided: ${got}.`);
+      return fail(401, 'auth', `Incorrect API key provided: ${auth.replace(/^Bearer /, '')}.`);
     }
-    let body: {
-      model?: unknown;
-      input?: unknown;
-      dimensions?: unknown;
-      encoding_format?: unknown;
-      truncate?: unknown;
-    };
-    try {
-      body = (await readBody(req)) as typeof body;
-    } catch {
-      return fail(400, 'bad-request', 'body is not JSON');
-    }
-    const model = typeof body.model === 'string' ? body.model : undefined;
-    rec.model = model;
-    const input = typeof body.input === 'string' ? [body.input] : body.input;
-    if (!Array.isArray(input) || input.some((t) => typeof t !== 'string' || t === '')) {
+    const body = (await readBody(req).catch(() => undefined)) as Body | undefined;
+    const input = typeof body?.input === 'string' ? [body.input] : body?.input;
+    if (!body || !Array.isArray(input) || input.some((t) => typeof t !== 'string' || t === '')) {
       return fail(400, 'bad-request', "'input' must be a non-empty string or array of non-empty strings");
     }
     const texts = input as string[];
-    const native = model === undefined ? undefined : (o.models ?? DEFAULT_MODELS)[model];
+    const model = typeof body.model === 'string' ? body.model : '';
+    rec.model = model;
+    const native = (o.models ?? DEFAULT_MODELS)[model];
     if (native === undefined) {
-      return fail(
-        404,
-        'model',
-        protocol === 'ollama'
-          ? `model "${model}" not found, try pulling it first`
-          : `The model \`${model}\` does not exist or you do not have access to it.`,
-      );
+      const ollama = `model "${model}" not found, try pulling it first`;
+      return fail(404, 'model', protocol === 'ollama' ? ollama : `The model \`${model}\` does not exist.`);
     }
     let dims = native;
     if (typeof body.dimensions === 'number') {
-      if (!(o.flexibleModels ?? FLEXIBLE).includes(model!)) {
-        return fail(400, 'bad-request', 'This model does not support specifying dimensions.');
-      }
+      if (!FLEXIBLE.includes(model))
+        return fail(400, 'bad-request', 'This model does not support dimensions.');
       dims = Math.min(native, body.dimensions);
     }
     const counts = texts.map(serverTokens);
-    rec.inputs = texts.length;
-    rec.tokens = counts.reduce((a, b) => a + b, 0);
+    Object.assign(rec, { inputs: texts.length, tokens: counts.reduce((a, b) => a + b, 0) });
     rec.maxInputTokens = Math.max(0, ...counts);
-    if (texts.length > (o.maxInputs ?? 2048)) {
-      return fail(
-        400,
-        'too-many-inputs',
-        `'input' has ${texts.length} items; at most ${o.maxInputs ?? 2048} allowed`,
-      );
-    }
-    if (
-      rec.maxInputTokens > (o.maxInputTokens ?? 8192) &&
-      !(protocol === 'ollama' && body.truncate !== false)
-    ) {
-      return fail(
-        400,
-        'input-too-long',
-        `This model's maximum context length is ${o.maxInputTokens ?? 8192} tokens`,
-      );
-    }
-    if (rec.tokens > (o.maxRequestTokens ?? 300_000)) {
-      return fail(
-        400,
-        'request-too-long',
-        `Requested ${rec.tokens} tokens, max ${o.maxRequestTokens ?? 300_000} tokens per request`,
-      );
-    }
-    const retryHeaders = (sec: number): Record<string, string> =>
-      o.retryAfter === 'none'
-        ? {}
-        : o.retryAfter === 'date'
-          ? { 'retry-after': new Date(Date.now() + sec * 1000).toUTCString() }
-          : { 'retry-after': String(sec >= 1 ? Math.ceil(sec) : Math.ceil(sec * 10) / 10) };
+    const broken = limitBroken(o, rec, protocol === 'ollama' && body.truncate !== false);
+    if (broken) return fail(400, ...broken);
     if ((o.rateLimitNext ?? 0) > 0) {
       o.rateLimitNext = (o.rateLimitNext ?? 0) - 1;
       return fail(429, 'storm', 'Rate limit reached (storm)', retryHeaders(o.stormRetryAfterSec ?? 1));
     }
-    const windowMs = o.windowMs ?? 60_000;
-    while (admitted.length > 0 && admitted[0]!.at <= at - windowMs) admitted.shift();
-    const usedTokens = admitted.reduce((n, a) => n + a.tokens, 0);
-    const overR = o.requestsPerWindow !== undefined && admitted.length + 1 > o.requestsPerWindow;
-    const overT = o.tokensPerWindow !== undefined && usedTokens + rec.tokens > o.tokensPerWindow;
-    if (overR || overT) {
-      let freed = 0;
-      let waitMs = windowMs;
-      for (const [i, a] of admitted.entries()) {
-        freed += a.tokens;
-        const okR = o.requestsPerWindow === undefined || admitted.length - (i + 1) + 1 <= o.requestsPerWindow;
-        const okT = o.tokensPerWindow === undefined || usedTokens - freed + rec.tokens <= o.tokensPerWindow;
-        if (okR && okT) {
-          waitMs = a.at + windowMs - at;
-          break;
-        }
-      }
-      return fail(
-        429,
-        'budget',
-        `Rate limit reached: ${overT ? 'tokens' : 'requests'} per window`,
-        retryHeaders(waitMs / 1000),
-      );
-    }
-    if (o.errorRate && random() < o.errorRate)
-      return fail(500, 'injected-500', 'The server had an error (injected)');
+    const waitMs = budgetWait(admitted, o, at, rec.tokens);
+    if (waitMs > 0)
+      return fail(429, 'budget', 'Rate limit reached for this window', retryHeaders(waitMs / 1000));
+    if (o.errorRate && random() < o.errorRate) return fail(500, 'injected-500', 'The server had an error');
     admitted.push({ at, tokens: rec.tokens });
     const vectors = texts.map((t) => hashVector(t, dims));
     if (protocol === 'ollama') {
@@ -285,7 +238,7 @@ export async function startEmbedServer(initial: EmbedServerOptions = {}): Promis
     requests,
     setOptions(patch) {
       o = { ...o, ...patch };
-      if (patch.seed !== undefined) random = prng(patch.seed);
+      if (patch.seed !== undefined) draws = 0;
     },
     async close() {
       server.closeAllConnections();
