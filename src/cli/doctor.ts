@@ -1,0 +1,93 @@
+// `sluice doctor`: check each dependency on its own and say what to fix.
+import type { Command } from 'commander';
+import { hostOf } from '../config.ts';
+import { pendingMigrations } from '../db/migrate.ts';
+import { createPool } from '../db/pool.ts';
+import { createEmbedder } from '../embedders/index.ts';
+import { messageOf } from '../errors.ts';
+import { connectRedis, evictionPolicy } from '../queue/queues.ts';
+import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('doctor')
+    .description('check Redis, Postgres, pgvector, migrations and the embedder')
+    .option('--json', 'print checks as JSON on stdout')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
+      const config = readConfig(io, g);
+      const checks: Check[] = [];
+      const check = async (name: string, fn: () => Promise<string>) => {
+        try {
+          checks.push({ name, ok: true, detail: await fn() });
+        } catch (err) {
+          checks.push({ name, ok: false, detail: messageOf(err) });
+        }
+      };
+      await check('redis', async () => {
+        const redis = await connectRedis(config.redisUrl, 'producer');
+        try {
+          const info = await redis.info('server');
+          const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
+          const policy = await evictionPolicy(redis);
+          if (policy && policy !== 'noeviction') {
+            throw new Error(
+              `Redis ${version} at ${hostOf(config.redisUrl)} has maxmemory-policy ${policy}; set noeviction`,
+            );
+          }
+          return `Redis ${version} at ${hostOf(config.redisUrl)}, maxmemory-policy ${policy ?? 'unknown'}`;
+        } finally {
+          redis.disconnect();
+        }
+      });
+      const pool = createPool(config.databaseUrl, { max: 1 });
+      try {
+        await check('postgres', async () => {
+          const { rows } = await pool.query<{ v: string }>('SELECT current_setting($1) AS v', [
+            'server_version',
+          ]);
+          return `PostgreSQL ${rows[0]?.v} at ${hostOf(config.databaseUrl)}`;
+        });
+        await check('pgvector', async () => {
+          const { rows } = await pool.query<{ installed: string | null; available: string | null }>(
+            `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS installed,
+                    (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS available`,
+          );
+          const r = rows[0];
+          if (!r?.available)
+            throw new Error(
+              'pgvector is not installed on the server (see README: scripts/ensure-pgvector.sh)',
+            );
+          return r.installed
+            ? `vector ${r.installed} installed`
+            : `vector ${r.available} available (run sluice migrate)`;
+        });
+        await check('migrations', async () => {
+          const pending = await pendingMigrations(pool);
+          if (pending.length > 0)
+            throw new Error(`${pending.length} pending: ${pending.join(', ')}; run \`sluice migrate\``);
+          return 'up to date';
+        });
+      } finally {
+        await pool.end().catch(() => undefined);
+      }
+      await check('embedder', async () => {
+        const embedder = await createEmbedder(config);
+        try {
+          const [v] = await embedder.embed(['sluice doctor']);
+          return `${embedder.id}/${embedder.model}: ${v?.length} dimensions`;
+        } finally {
+          await embedder.close?.();
+        }
+      });
+      if (g.json) writeJson(io, { ok: checks.every((c) => c.ok), checks });
+      else for (const c of checks) io.stdout(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(10)} ${c.detail}\n`);
+      if (!checks.every((c) => c.ok)) throw new ExitError(EXIT.usage);
+    });
+}

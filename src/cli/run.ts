@@ -1,0 +1,49 @@
+// `sluice run <inputs...>`: ingest with workers in this process, wait, summarise.
+// The quickest way to index a folder on one machine.
+import type { Command } from 'commander';
+import { STAGES } from '../queue/jobs.ts';
+import { resolveInputs } from '../sources/files.ts';
+import { withRuntime } from './context.ts';
+import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { reportIngest, waitWithProgress } from './report.ts';
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('run')
+    .description('ingest inputs with workers in this process, show progress, wait and summarise')
+    .argument('<inputs...>', 'files, directories (recursive) or glob patterns')
+    .option('--collection <name>', 'collection (default: SLUICE_COLLECTION or "default")')
+    .option('--force', 're-process documents even when their content is unchanged')
+    .option('--concurrency <n>', 'jobs per stage at once')
+    .option('--json', 'print the summary as JSON on stdout')
+    .action(
+      async (
+        inputs: string[],
+        opts: { collection?: string; force?: boolean; concurrency?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
+        const config = readConfig(io, g, { collection: opts.collection, concurrency: opts.concurrency });
+        const log = cliLogger(io, config, g);
+        const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
+          throw new ExitError(EXIT.usage, `error: ${err.message}`);
+        });
+        const code = await withRuntime(config, log, 'worker', async (rt) => {
+          const { startWorkers } = await import('../queue/supervisor.ts');
+          const { ingestFiles } = await import('../queue/producer.ts');
+          const workers = await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
+          try {
+            const summary = await ingestFiles(rt, files, {
+              collection: config.collection,
+              force: opts.force === true,
+            });
+            const waited = await waitWithProgress(rt, io, summary.waitIds, g);
+            return await reportIngest(rt, io, summary, waited, g);
+          } finally {
+            await workers.close();
+          }
+        });
+        if (code !== EXIT.ok) throw new ExitError(code);
+      },
+    );
+}

@@ -1,0 +1,40 @@
+// `sluice worker`: run stage workers until SIGTERM/SIGINT, then finish or hand
+// back the jobs in hand and exit cleanly.
+import type { Command } from 'commander';
+import { parseStages, STAGES } from '../queue/jobs.ts';
+import { withRuntime } from './context.ts';
+import { type CliIO, cliLogger, type GlobalOpts, readConfig } from './io.ts';
+
+export function register(program: Command, io: CliIO): void {
+  program
+    .command('worker')
+    .description('process queued documents (all four stages by default) until stopped')
+    .option('--stages <list>', `comma-separated stages to run (${STAGES.join(',')})`, STAGES.join(','))
+    .option('--concurrency <n>', 'jobs per stage at once (default: SLUICE_CONCURRENCY or 4)')
+    .action(async (opts: { stages: string; concurrency?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOpts>();
+      const config = readConfig(io, g, { concurrency: opts.concurrency });
+      const stages = parseStages(opts.stages);
+      const log = cliLogger(io, config, g);
+      await withRuntime(config, log, 'worker', async (rt) => {
+        const { startWorkers } = await import('../queue/supervisor.ts');
+        const workers = await startWorkers(rt, stages, { concurrency: config.concurrency });
+        log.info(
+          `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            log.info(`${signal} received: finishing jobs in hand`);
+            process.off('SIGTERM', onTerm);
+            process.off('SIGINT', onInt);
+            void workers.close().then(resolve);
+          };
+          const onTerm = () => stop('SIGTERM');
+          const onInt = () => stop('SIGINT');
+          process.on('SIGTERM', onTerm);
+          process.on('SIGINT', onInt);
+        });
+        log.info('worker stopped');
+      });
+    });
+}

@@ -1,0 +1,95 @@
+// Migration runner: numbered, append-only SQL files applied in order under a
+// Postgres advisory lock, each recorded in a ledger inside its own transaction,
+// so several workers starting at once clash cleanly (one applies, others wait).
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Pool } from './pool.ts';
+
+const LOCK_KEY = 7_331_001; // arbitrary, constant: sluice's migration lock
+const FILE_RE = /^(\d{4})_[a-z0-9_]+\.sql$/;
+
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrationResult {
+  name: string;
+  status: 'applied' | 'already-applied';
+}
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+/** Reads migrations from a folder, sorted by number; rejects gaps and duplicates. */
+export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
+  const names = (await readdir(dir)).filter((n) => FILE_RE.test(n)).sort();
+  const migrations: Migration[] = [];
+  for (const [i, name] of names.entries()) {
+    const id = Number(name.slice(0, 4));
+    if (id !== i + 1) throw new Error(`migration ${name} is out of sequence (expected ${i + 1})`);
+    const sql = await readFile(new URL(name, `file://${dir}/`), 'utf8');
+    migrations.push({ id, name, sql, checksum: createHash('sha256').update(sql).digest('hex') });
+  }
+  return migrations;
+}
+
+/** Applies pending migrations; returns a per-migration status report. */
+export async function migrate(pool: Pool, migrations?: Migration[]): Promise<MigrationResult[]> {
+  const list = migrations ?? (await loadMigrations());
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS sluice');
+    await client.query(`CREATE TABLE IF NOT EXISTS sluice.migrations (
+      id int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ id: number; name: string; checksum: string }>(
+      'SELECT id, name, checksum FROM sluice.migrations',
+    );
+    const done = new Map(rows.map((r) => [r.id, r]));
+    const results: MigrationResult[] = [];
+    for (const m of list) {
+      const prior = done.get(m.id);
+      if (prior) {
+        if (prior.checksum !== m.checksum) {
+          throw new Error(
+            `migration ${m.name} was changed after it was applied; add a new migration instead`,
+          );
+        }
+        results.push({ name: m.name, status: 'already-applied' });
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO sluice.migrations (id, name, checksum) VALUES ($1, $2, $3)', [
+          m.id,
+          m.name,
+          m.checksum,
+        ]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      results.push({ name: m.name, status: 'applied' });
+    }
+    return results;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+}
+
+/** Names of migrations not yet applied (for `sluice doctor`). */
+export async function pendingMigrations(pool: Pool): Promise<string[]> {
+  const list = await loadMigrations();
+  const exists = await pool.query(`SELECT to_regclass('sluice.migrations') AS t`);
+  if (!exists.rows[0]?.t) return list.map((m) => m.name);
+  const { rows } = await pool.query<{ id: number }>('SELECT id FROM sluice.migrations');
+  const done = new Set(rows.map((r) => r.id));
+  return list.filter((m) => !done.has(m.id)).map((m) => m.name);
+}

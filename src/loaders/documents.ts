@@ -1,0 +1,202 @@
+// Document rows: the ledger of what was ingested and where each document is.
+// Every status change goes through here, guarded by the content hash so a stale
+// job for an old version can never overwrite the state of a newer one.
+import type { Pool } from '../db/pool.ts';
+
+export type DocumentStatus = 'queued' | 'processing' | 'done' | 'skipped' | 'failed' | 'deleted';
+export type Stage = 'extract' | 'chunk' | 'embed' | 'load';
+
+export interface DocumentRow {
+  id: number;
+  collection: string;
+  uri: string;
+  content_hash: string | null;
+  indexed_hash: string | null;
+  mime: string | null;
+  bytes: number | null;
+  title: string | null;
+  metadata: Record<string, unknown>;
+  status: DocumentStatus;
+  stage: Stage | null;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  updated_at: Date;
+}
+
+export type IngestAction = 'queued' | 'unchanged' | 'in-flight';
+
+export interface UpsertInput {
+  collection: string;
+  uri: string;
+  contentHash: string;
+  bytes: number;
+  force?: boolean;
+}
+
+/**
+ * Records a document version seen at its source. A new or changed version (or
+ * --force, or a deleted one coming back) is queued; the same bytes again are
+ * 'unchanged' (done) or 'in-flight' (still being processed, safe to re-enqueue).
+ */
+export async function upsertDocument(
+  pool: Pool,
+  input: UpsertInput,
+): Promise<{ id: number; action: IngestAction }> {
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO sluice.documents (collection, uri, content_hash, bytes, status, stage)
+     VALUES ($1, $2, $3, $4, 'queued', 'extract')
+     ON CONFLICT (collection, uri) DO UPDATE
+       SET content_hash = EXCLUDED.content_hash, bytes = EXCLUDED.bytes, status = 'queued',
+           stage = 'extract', error_code = NULL, error_message = NULL, attempts = 0, updated_at = now()
+     WHERE sluice.documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+        OR sluice.documents.status = 'deleted' OR $5::boolean
+     RETURNING id`,
+    [input.collection, input.uri, input.contentHash, input.bytes, input.force === true],
+  );
+  if (rows[0]) return { id: Number(rows[0].id), action: 'queued' };
+  const existing = await pool.query<{ id: string; status: DocumentStatus }>(
+    'SELECT id, status FROM sluice.documents WHERE collection = $1 AND uri = $2',
+    [input.collection, input.uri],
+  );
+  const row = existing.rows[0]!;
+  const inFlight = row.status === 'queued' || row.status === 'processing';
+  return { id: Number(row.id), action: inFlight ? 'in-flight' : 'unchanged' };
+}
+
+/** Records a file refused before reading (e.g. over the size limit). */
+export async function upsertRefused(
+  pool: Pool,
+  input: { collection: string; uri: string; bytes: number; code: string; message: string },
+): Promise<number> {
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO sluice.documents (collection, uri, bytes, status, stage, error_code, error_message)
+     VALUES ($1, $2, $3, 'failed', NULL, $4, $5)
+     ON CONFLICT (collection, uri) DO UPDATE
+       SET bytes = EXCLUDED.bytes, content_hash = NULL, status = 'failed', stage = NULL,
+           error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message, updated_at = now()
+     RETURNING id`,
+    [input.collection, input.uri, input.bytes, input.code, input.message],
+  );
+  return Number(rows[0]!.id);
+}
+
+export async function getDocument(pool: Pool, id: number): Promise<DocumentRow | undefined> {
+  const { rows } = await pool.query<DocumentRow>('SELECT * FROM sluice.documents WHERE id = $1', [id]);
+  const row = rows[0];
+  return row
+    ? { ...row, id: Number(row.id), bytes: row.bytes === null ? null : Number(row.bytes) }
+    : undefined;
+}
+
+/** Marks a document as being in a stage, only if it is still the version the job is for. */
+export async function markStage(
+  pool: Pool,
+  id: number,
+  hash: string,
+  stage: Stage,
+  attempt: number,
+): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE sluice.documents SET status = 'processing', stage = $3, attempts = GREATEST(attempts, $4), updated_at = now()
+     WHERE id = $1 AND content_hash = $2 AND status IN ('queued', 'processing')`,
+    [id, hash, stage, attempt],
+  );
+  return rowCount === 1;
+}
+
+/** Records extraction results on the document row. */
+export async function setExtracted(
+  pool: Pool,
+  id: number,
+  hash: string,
+  info: { mime: string; title: string | null; metadata: Record<string, unknown> },
+): Promise<void> {
+  await pool.query(
+    `UPDATE sluice.documents SET mime = $3, title = $4, metadata = metadata || $5::jsonb, updated_at = now()
+     WHERE id = $1 AND content_hash = $2`,
+    [id, hash, info.mime, info.title, JSON.stringify(info.metadata)],
+  );
+}
+
+/** Fails one document with a reason code; other documents are untouched. */
+export async function markFailed(
+  pool: Pool,
+  id: number,
+  hash: string | null,
+  failure: { code: string; message: string; stage: Stage; attempts: number },
+): Promise<void> {
+  await pool.query(
+    `UPDATE sluice.documents SET status = 'failed', stage = $3, error_code = $4, error_message = $5,
+       attempts = GREATEST(attempts, $6), updated_at = now()
+     WHERE id = $1 AND ($2::text IS NULL OR content_hash = $2) AND status <> 'deleted'`,
+    [id, hash, failure.stage, failure.code, failure.message.slice(0, 2000), failure.attempts],
+  );
+}
+
+/** Documents matched by uri or numeric id, for retry/delete. */
+export async function findDocuments(pool: Pool, collection: string, refs: string[]): Promise<DocumentRow[]> {
+  const ids = refs.filter((r) => /^\d+$/.test(r)).map(Number);
+  const { rows } = await pool.query<DocumentRow>(
+    'SELECT * FROM sluice.documents WHERE collection = $1 AND (uri = ANY($2::text[]) OR id = ANY($3::bigint[]))',
+    [collection, refs, ids],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+export async function failedDocuments(pool: Pool, collection: string): Promise<DocumentRow[]> {
+  const { rows } = await pool.query<DocumentRow>(
+    `SELECT * FROM sluice.documents WHERE collection = $1 AND status = 'failed' AND content_hash IS NOT NULL`,
+    [collection],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** Re-queues a document version (retry): resets its error, keeps its hash. */
+export async function requeue(pool: Pool, id: number): Promise<void> {
+  await pool.query(
+    `UPDATE sluice.documents SET status = 'queued', stage = 'extract', error_code = NULL, error_message = NULL,
+       attempts = 0, updated_at = now() WHERE id = $1`,
+    [id],
+  );
+}
+
+/** Removes a document's chunks and marks it deleted, in one transaction. */
+export async function deleteDocuments(pool: Pool, ids: number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [ids]);
+    const { rowCount } = await client.query(
+      `UPDATE sluice.documents SET status = 'deleted', stage = NULL, indexed_hash = NULL, updated_at = now()
+       WHERE id = ANY($1::bigint[])`,
+      [ids],
+    );
+    await client.query('COMMIT');
+    return rowCount ?? 0;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Status of a set of documents, for `ingest --wait` progress. */
+export async function statusCounts(pool: Pool, ids: number[]): Promise<Record<DocumentStatus, number>> {
+  const counts: Record<DocumentStatus, number> = {
+    queued: 0,
+    processing: 0,
+    done: 0,
+    skipped: 0,
+    failed: 0,
+    deleted: 0,
+  };
+  const { rows } = await pool.query<{ status: DocumentStatus; n: string }>(
+    'SELECT status, count(*) AS n FROM sluice.documents WHERE id = ANY($1::bigint[]) GROUP BY status',
+    [ids],
+  );
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
+}

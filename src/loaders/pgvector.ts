@@ -1,0 +1,282 @@
+// The pgvector sink: collections and their vector indexes, the atomic swap of a
+// document's chunks, and similarity search. Only this folder writes chunks.
+import { type Pool, withTransaction } from '../db/pool.ts';
+import { SluiceError } from '../errors.ts';
+import type { Chunk } from '../transforms/chunk.ts';
+import { CopyWriter, copyIn, vectorDims } from './copy.ts';
+
+/** pgvector's HNSW limit for `vector`; wider vectors are indexed as `halfvec` (≤ 4,000). */
+export const HNSW_VECTOR_MAX = 2000;
+
+export interface CollectionInfo {
+  name: string;
+  generation: number;
+  dimensions: number;
+  vectorType: 'vector' | 'halfvec';
+  embedder: string;
+  model: string;
+}
+
+export interface CollectionSpec {
+  name: string;
+  embedder: string;
+  model: string;
+  dimensions: number;
+  fingerprint: Record<string, unknown>;
+}
+
+function indexName(collection: string, generation: number): string {
+  const safe = collection
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 30);
+  let h = 0;
+  for (const ch of collection) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  return `chunks_hnsw_${safe}_g${generation}_${h.toString(16)}`;
+}
+
+/** SQL literal for a validated collection name (config restricts it to [A-Za-z0-9_.-]). */
+function literal(s: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(s))
+    throw new SluiceError('CONFIG_ERROR', `invalid collection name ${JSON.stringify(s)}`);
+  return `'${s}'`;
+}
+
+/** The cast used by both the index and searches; they must match for the index to be used. */
+export function vectorCast(info: Pick<CollectionInfo, 'dimensions' | 'vectorType'>): string {
+  return `${info.vectorType}(${info.dimensions})`;
+}
+
+/**
+ * Returns the collection's active generation, creating the collection and its
+ * HNSW index on first use. A different embedder, model or width is an error,
+ * never a silent mix of vector spaces.
+ */
+export async function ensureCollection(pool: Pool, spec: CollectionSpec): Promise<CollectionInfo> {
+  literal(spec.name);
+  return withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sluice.collection:${spec.name}`]);
+    await client.query('INSERT INTO sluice.collections (name) VALUES ($1) ON CONFLICT DO NOTHING', [
+      spec.name,
+    ]);
+    const { rows } = await client.query<{
+      generation: number;
+      dimensions: number;
+      vector_type: 'vector' | 'halfvec';
+      embedder: string;
+      model: string;
+    }>(
+      `SELECT g.generation, g.dimensions, g.vector_type, g.embedder, g.model
+       FROM sluice.collections c JOIN sluice.collection_generations g
+         ON g.collection = c.name AND g.generation = c.active_generation
+       WHERE c.name = $1`,
+      [spec.name],
+    );
+    const found = rows[0];
+    if (found) {
+      if (
+        found.dimensions !== spec.dimensions ||
+        found.embedder !== spec.embedder ||
+        found.model !== spec.model
+      ) {
+        throw new SluiceError(
+          'DIMENSION_MISMATCH',
+          `collection "${spec.name}" holds ${found.dimensions}-d vectors from ${found.embedder}/${found.model}, ` +
+            `but the configured embedder is ${spec.embedder}/${spec.model} with ${spec.dimensions} dimensions. ` +
+            'Use another collection (--collection) or restore the original embedder settings.',
+        );
+      }
+      return {
+        name: spec.name,
+        generation: found.generation,
+        dimensions: found.dimensions,
+        vectorType: found.vector_type,
+        embedder: found.embedder,
+        model: found.model,
+      };
+    }
+    const vectorType = spec.dimensions > HNSW_VECTOR_MAX ? 'halfvec' : 'vector';
+    const info: CollectionInfo = { ...spec, generation: 1, vectorType };
+    const index = indexName(spec.name, 1);
+    await client.query(
+      `INSERT INTO sluice.collection_generations
+         (collection, generation, fingerprint, embedder, model, dimensions, vector_type, index_name)
+       VALUES ($1, 1, $2, $3, $4, $5, $6, $7)`,
+      [
+        spec.name,
+        JSON.stringify(spec.fingerprint),
+        spec.embedder,
+        spec.model,
+        spec.dimensions,
+        vectorType,
+        index,
+      ],
+    );
+    if (spec.dimensions <= 4000) {
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${index} ON sluice.chunks
+         USING hnsw ((embedding::${vectorCast(info)}) ${vectorType}_cosine_ops)
+         WHERE collection = ${literal(spec.name)} AND generation = 1`,
+      );
+    }
+    return info;
+  });
+}
+
+export type LoadOutcome = 'loaded' | 'superseded';
+
+/**
+ * Replaces a document's chunks in one transaction: delete the old version's rows,
+ * binary-COPY the new ones, mark the document done. Readers see either the old
+ * set or the new one, never a mix. A job for a version that is no longer current
+ * changes nothing ('superseded').
+ */
+export async function replaceChunks(
+  pool: Pool,
+  input: {
+    documentId: number;
+    hash: string;
+    collection: CollectionInfo;
+    chunks: Chunk[];
+    vectors: Map<string, Buffer>;
+  },
+): Promise<LoadOutcome> {
+  const { documentId, hash, collection, chunks, vectors } = input;
+  const writer = new CopyWriter();
+  for (const chunk of chunks) {
+    const vector = vectors.get(chunk.contentHash);
+    if (!vector)
+      throw new SluiceError('INTERNAL', `no cached embedding for chunk ${chunk.ordinal}`, {
+        retryable: true,
+      });
+    if (vectorDims(vector) !== collection.dimensions) {
+      throw new SluiceError(
+        'DIMENSION_MISMATCH',
+        `embedding has ${vectorDims(vector)} dimensions, collection "${collection.name}" expects ${collection.dimensions}`,
+      );
+    }
+    writer.row([
+      { t: 'int8', v: documentId },
+      { t: 'text', v: collection.name },
+      { t: 'int4', v: collection.generation },
+      { t: 'int4', v: chunk.ordinal },
+      { t: 'text', v: chunk.text },
+      { t: 'text', v: chunk.contentHash },
+      { t: 'int4', v: chunk.tokenCount },
+      { t: 'jsonb', v: chunkMetadata(chunk) },
+      { t: 'raw', v: vector },
+    ]);
+  }
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ content_hash: string | null; status: string }>(
+      'SELECT content_hash, status FROM sluice.documents WHERE id = $1 FOR UPDATE',
+      [documentId],
+    );
+    const doc = rows[0];
+    if (!doc || doc.content_hash !== hash || doc.status === 'deleted' || doc.status === 'failed')
+      return 'superseded';
+    await client.query('DELETE FROM sluice.chunks WHERE document_id = $1 AND generation = $2', [
+      documentId,
+      collection.generation,
+    ]);
+    await copyIn(
+      client,
+      `COPY sluice.chunks (document_id, collection, generation, ordinal, text, content_hash, token_count, metadata, embedding)
+       FROM STDIN (FORMAT binary)`,
+      writer,
+    );
+    await client.query(
+      `UPDATE sluice.documents SET status = 'done', stage = 'load', indexed_hash = $2, indexed_at = now(),
+         error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1`,
+      [documentId, hash],
+    );
+    return 'loaded';
+  });
+}
+
+/** Chunk metadata as stored: snake_case keys users query with SQL. */
+function chunkMetadata(chunk: Chunk): Record<string, unknown> {
+  const m = chunk.metadata;
+  return {
+    char_start: m.charStart,
+    char_end: m.charEnd,
+    heading_path: m.headingPath,
+    ...(m.pageStart === undefined ? {} : { page_start: m.pageStart, page_end: m.pageEnd ?? m.pageStart }),
+  };
+}
+
+export interface SearchHit {
+  chunkId: number;
+  documentId: number;
+  uri: string;
+  title: string | null;
+  ordinal: number;
+  text: string;
+  score: number;
+  metadata: Record<string, unknown>;
+}
+
+/** Cosine similarity search over the collection's active generation. */
+export async function searchChunks(
+  pool: Pool,
+  collection: CollectionInfo,
+  queryVector: ArrayLike<number>,
+  k: number,
+): Promise<SearchHit[]> {
+  const cast = vectorCast(collection);
+  const { rows } = await pool.query<{
+    id: string;
+    document_id: string;
+    uri: string;
+    title: string | null;
+    ordinal: number;
+    text: string;
+    distance: number;
+    metadata: Record<string, unknown>;
+  }>(
+    `SELECT c.id, c.document_id, d.uri, d.title, c.ordinal, c.text, c.metadata,
+            c.embedding::${cast} <=> $1::${cast} AS distance
+     FROM sluice.chunks c JOIN sluice.documents d ON d.id = c.document_id
+     WHERE c.collection = ${literal(collection.name)} AND c.generation = ${collection.generation}
+     ORDER BY c.embedding::${cast} <=> $1::${cast}
+     LIMIT $2`,
+    [`[${Array.from(queryVector).join(',')}]`, k],
+  );
+  return rows.map((r) => ({
+    chunkId: Number(r.id),
+    documentId: Number(r.document_id),
+    uri: r.uri,
+    title: r.title,
+    ordinal: r.ordinal,
+    text: r.text,
+    score: 1 - Number(r.distance),
+    metadata: r.metadata,
+  }));
+}
+
+/** The active generation of an existing collection, or undefined. */
+export async function getCollection(pool: Pool, name: string): Promise<CollectionInfo | undefined> {
+  const { rows } = await pool.query<{
+    generation: number;
+    dimensions: number;
+    vector_type: 'vector' | 'halfvec';
+    embedder: string;
+    model: string;
+  }>(
+    `SELECT g.generation, g.dimensions, g.vector_type, g.embedder, g.model
+     FROM sluice.collections c JOIN sluice.collection_generations g
+       ON g.collection = c.name AND g.generation = c.active_generation WHERE c.name = $1`,
+    [name],
+  );
+  const r = rows[0];
+  return r
+    ? {
+        name,
+        generation: r.generation,
+        dimensions: r.dimensions,
+        vectorType: r.vector_type,
+        embedder: r.embedder,
+        model: r.model,
+      }
+    : undefined;
+}

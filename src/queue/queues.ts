@@ -1,0 +1,117 @@
+// Redis connections and the four stage queues. Producers fail fast (a CLI must
+// say "Redis is down" and exit), workers reconnect forever (BullMQ's production
+// rules: maxRetriesPerRequest null for workers).
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { hostOf } from '../config.ts';
+import { SluiceError } from '../errors.ts';
+import { type JobPayload, jobId, STAGES, type StageName } from './jobs.ts';
+
+export type Queues = Record<StageName, Queue<JobPayload>>;
+
+/** Finished-job retention: enough to inspect recent history, bounded so Redis never grows without end. */
+export const RETENTION = {
+  removeOnComplete: { count: 1000, age: 24 * 3600 },
+  removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
+} as const;
+
+export function redisOptions(kind: 'producer' | 'worker'): RedisOptions {
+  return kind === 'worker'
+    ? {
+        maxRetriesPerRequest: null,
+        enableReadyCheck: true,
+        retryStrategy: (n) => Math.min(200 * 2 ** n, 5000),
+      }
+    : { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 2 ? null : 200 * n) };
+}
+
+/** Opens a Redis connection and proves it answers; CONNECTION_ERROR naming the host otherwise. */
+export async function connectRedis(url: string, kind: 'producer' | 'worker'): Promise<Redis> {
+  const redis = new Redis(url, { ...redisOptions(kind), lazyConnect: true });
+  redis.on('error', () => undefined); // surfaced through command failures instead
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    throw new SluiceError(
+      'CONNECTION_ERROR',
+      `cannot reach Redis at ${hostOf(url)}: ${(err as Error).message}. Check REDIS_URL and that the server is running.`,
+      { cause: err },
+    );
+  }
+}
+
+/** The eviction policy, or undefined when CONFIG is not allowed (managed Redis). */
+export async function evictionPolicy(redis: Redis): Promise<string | undefined> {
+  try {
+    const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    return res[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stage queues; every job gets `attempts` tries with the worker's custom backoff. */
+export function createQueues(connection: Redis, prefix: string, attempts = 6): Queues {
+  const defaultJobOptions = { attempts, backoff: { type: 'custom' }, ...RETENTION };
+  const entries = STAGES.map(
+    (stage) => [stage, new Queue<JobPayload>(stage, { connection, prefix, defaultJobOptions })] as const,
+  );
+  return Object.fromEntries(entries) as Queues;
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+}
+
+export type EnqueueResult = 'added' | 'in-flight';
+
+/**
+ * Adds a stage job unless the same (stage, document, version) is already waiting
+ * or running. A finished job with that id is removed first: BullMQ ids only
+ * deduplicate while the job exists, and a completed one would swallow the add.
+ */
+export async function enqueue(queues: Queues, stage: StageName, payload: JobPayload): Promise<EnqueueResult> {
+  const queue = queues[stage];
+  const id = jobId(stage, payload);
+  const existing = await queue.getJob(id);
+  if (existing) {
+    const state = await existing.getState();
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return 'in-flight';
+    await existing.remove().catch(() => undefined);
+  }
+  await queue.add(stage, payload, { jobId: id });
+  return 'added';
+}
+
+export interface QueueDepths {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+export async function queueDepths(queues: Queues): Promise<Record<StageName, QueueDepths>> {
+  const out = {} as Record<StageName, QueueDepths>;
+  for (const stage of STAGES) {
+    const c = await queues[stage].getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'failed',
+      'completed',
+      'prioritized',
+    );
+    out[stage] = {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      failed: c.failed ?? 0,
+      completed: c.completed ?? 0,
+    };
+  }
+  return out;
+}

@@ -1,0 +1,39 @@
+// Starts the stage workers a process runs and closes them together: on close,
+// jobs in hand finish (or their locks lapse and another worker takes them).
+import type { Worker } from 'bullmq';
+import type { StageName } from './jobs.ts';
+import { evictionPolicy } from './queues.ts';
+import type { Runtime } from './runtime.ts';
+import { createStageWorker, type StageWorkerOptions } from './worker.ts';
+
+export interface WorkerSet {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+export async function startWorkers(
+  rt: Runtime,
+  stages: StageName[],
+  opts: StageWorkerOptions,
+): Promise<WorkerSet> {
+  const policy = await evictionPolicy(rt.redis);
+  if (policy !== undefined && policy !== 'noeviction') {
+    rt.log.warn(
+      `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs. Set it to "noeviction".`,
+    );
+  }
+  const workers = stages.map((stage) =>
+    // Embedding waits on the network, not the CPU: give it more jobs in flight so batches fill up.
+    createStageWorker(rt, stage, {
+      ...opts,
+      concurrency: stage === 'embed' ? opts.concurrency * 4 : opts.concurrency,
+    }),
+  );
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// Worker-thread entry for the thread pool: runs one extraction or chunking task
+// at a time and posts the result (or a serialised error) back.
+import { parentPort } from 'node:worker_threads';
+import { pickExtractor } from '../extractors/index.ts';
+import { chunkDocument } from '../transforms/chunk.ts';
+import { cleanDocument } from '../transforms/clean.ts';
+import type { ThreadTask } from './thread-pool.ts';
+
+async function runTask(task: ThreadTask): Promise<unknown> {
+  if (task.kind === 'extract') {
+    const extractor = pickExtractor(task.mime);
+    const doc = await extractor.extract({
+      bytes: task.bytes,
+      mime: task.mime,
+      limits: task.limits,
+      ...(task.filename === undefined ? {} : { filename: task.filename }),
+    });
+    return cleanDocument(doc);
+  }
+  return chunkDocument(task.doc, task.options);
+}
+
+parentPort?.on('message', (task: ThreadTask) => {
+  runTask(task).then(
+    (value) => parentPort?.postMessage({ ok: true, value }),
+    (err: Error & { code?: unknown; retryable?: unknown }) =>
+      parentPort?.postMessage({
+        ok: false,
+        error: {
+          name: err?.name,
+          code: typeof err?.code === 'string' ? err.code : undefined,
+          message: err?.message ?? String(err),
+          retryable: typeof err?.retryable === 'boolean' ? err.retryable : undefined,
+        },
+      }),
+  );
+});

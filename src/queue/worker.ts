@@ -1,0 +1,173 @@
+// The one worker wrapper: the only place that knows BullMQ options (attempts,
+// backoff, retention, locks, stalls, rate limits, shutdown). It validates the
+// payload, guards the document version, times the stage, maps sluice error codes
+// to BullMQ behaviour, and enqueues the next stage once this one's output is stored.
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
+import { recordStageRun } from '../loaders/checkpoints.ts';
+import { getDocument, markFailed, markStage } from '../loaders/documents.ts';
+import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
+import { enqueue } from './queues.ts';
+import type { Runtime } from './runtime.ts';
+import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
+
+export interface StageWorkerOptions {
+  concurrency: number;
+  /** Called once per job outcome; used by `sluice run` progress and tests. */
+  onOutcome?: (
+    stage: StageName,
+    payload: JobPayload | undefined,
+    outcome: StageOutcome | 'failed' | 'retry',
+  ) => void;
+}
+
+/** Backoff: exponential with full jitter, never sooner than the provider's Retry-After. */
+export function backoffDelay(attemptsMade: number, baseMs: number, err?: Error): number {
+  const exp = baseMs * 2 ** Math.max(0, attemptsMade - 1);
+  const jittered = exp / 2 + Math.random() * (exp / 2);
+  const retryAfter = (err as SluiceError | undefined)?.retryAfterSec;
+  return Math.max(jittered, typeof retryAfter === 'number' ? retryAfter * 1000 : 0);
+}
+
+const CODE_PREFIX = /^([A-Z_]+): /;
+
+export function createStageWorker(
+  rt: Runtime,
+  stage: StageName,
+  opts: StageWorkerOptions,
+): Worker<JobPayload> {
+  const { config, log } = rt;
+  let configErrorLogged = false;
+
+  const processor = async (
+    job: Job<JobPayload>,
+    _token?: string,
+    signal?: AbortSignal,
+  ): Promise<StageOutcome> => {
+    let payload: JobPayload | undefined;
+    const started = performance.now();
+    const attempt = job.attemptsMade + 1;
+    try {
+      payload = parsePayload(job.data);
+      const p = payload;
+      const current = await markStage(rt.pool, p.documentId, p.contentHash, stage, attempt);
+      if (!current) {
+        // Done already (a re-delivery after commit), or superseded by a newer version, deleted, or failed.
+        opts.onOutcome?.(stage, p, 'superseded');
+        return 'superseded';
+      }
+      const outcome = await STAGE_HANDLERS[stage](rt, p, {
+        signal: signal ?? new AbortController().signal,
+        attempt,
+      });
+      await recordStageRun(rt.pool, {
+        documentId: p.documentId,
+        hash: p.contentHash,
+        stage,
+        outcome: outcome === 'skipped' ? 'skipped' : 'done',
+        ms: performance.now() - started,
+      });
+      const next = nextStage(stage);
+      if (next && outcome !== 'superseded') await enqueue(rt.queues, next, p);
+      opts.onOutcome?.(stage, p, outcome);
+      configErrorLogged = false;
+      return outcome;
+    } catch (err) {
+      const code = errorCodeOf(err);
+      const message = messageOf(err);
+      if (code === 'RATE_LIMITED' || (code === 'CONFIG_ERROR' && stage === 'embed')) {
+        // Deferred, not failed: the job goes back to wait without using an attempt.
+        // A provider configuration error (bad key, unknown model) holds the whole
+        // embed stage until it is fixed, instead of failing every document in turn.
+        const waitMs = code === 'RATE_LIMITED' ? backoffDelay(1, config.backoffMs, err as Error) : 30_000;
+        if (code === 'CONFIG_ERROR' && !configErrorLogged) {
+          log.error(
+            `embed stage paused: ${message}. Documents wait in the embed queue; fix the setting and restart workers.`,
+          );
+          configErrorLogged = true;
+        }
+        if (payload && code === 'CONFIG_ERROR') {
+          await rt.pool
+            .query('UPDATE sluice.documents SET error_code = $2, error_message = $3 WHERE id = $1', [
+              payload.documentId,
+              code,
+              `waiting: ${message}`.slice(0, 2000),
+            ])
+            .catch(() => undefined);
+        }
+        await worker.rateLimit(waitMs);
+        opts.onOutcome?.(stage, payload, 'retry');
+        throw Worker.RateLimitError();
+      }
+      const final = !isRetryable(err) || attempt >= config.attempts;
+      if (payload && final) {
+        await markFailed(rt.pool, payload.documentId, payload.contentHash, {
+          code,
+          message,
+          stage,
+          attempts: attempt,
+        }).catch((e) =>
+          log.error(`could not record failure of document ${payload?.documentId}: ${messageOf(e)}`),
+        );
+        await recordStageRun(rt.pool, {
+          documentId: payload.documentId,
+          hash: payload.contentHash,
+          stage,
+          outcome: 'failed',
+          ms: performance.now() - started,
+          detail: { code },
+        }).catch(() => undefined);
+      }
+      log.warn(
+        `${stage} failed for document ${payload?.documentId ?? '?'}${final ? '' : ` (attempt ${attempt}, will retry)`}: ${code}: ${message}`,
+      );
+      opts.onOutcome?.(stage, payload, final ? 'failed' : 'retry');
+      if (!isRetryable(err)) throw new UnrecoverableError(`${code}: ${message}`);
+      throw new SluiceError(code, `${code}: ${message}`, { retryable: true, ...retryAfterOf(err) });
+    }
+  };
+
+  // BullMQ does not close a connection it was handed, so this worker owns and closes its own.
+  const connection = rt.redis.duplicate({ maxRetriesPerRequest: null });
+  connection.on('error', () => undefined);
+  const worker: Worker<JobPayload> = new Worker<JobPayload>(stage, processor, {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: opts.concurrency,
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    maxStalledCount: 5,
+    settings: {
+      backoffStrategy: (attemptsMade, _type, err) => backoffDelay(attemptsMade, config.backoffMs, err),
+    },
+    autorun: true,
+  });
+
+  // Jobs that fail outside the processor (stalled too often, lost locks) still
+  // leave their document with a reason.
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const data = job.data as JobPayload | undefined;
+    const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1) || err?.name === 'UnrecoverableError';
+    if (!data?.documentId || !exhausted || !/stalled|lock/i.test(err?.message ?? '')) return;
+    void getDocument(rt.pool, data.documentId).then((doc) => {
+      if (doc && doc.status === 'processing' && doc.content_hash === data.contentHash) {
+        const code = CODE_PREFIX.exec(err.message)?.[1] ?? 'INTERNAL';
+        return markFailed(rt.pool, data.documentId, data.contentHash, {
+          code,
+          message: err.message,
+          stage,
+          attempts: job.attemptsMade,
+        });
+      }
+    });
+  });
+  worker.on('error', (err) => log.warn(`${stage} worker: ${messageOf(err)}`));
+  worker.on('closed', () => connection.disconnect());
+  return worker;
+}
+
+function retryAfterOf(err: unknown): { retryAfterSec?: number } {
+  const s = (err as SluiceError)?.retryAfterSec;
+  return typeof s === 'number' ? { retryAfterSec: s } : {};
+}
