@@ -40,6 +40,7 @@ export const ENV_KEYS = {
   SLUICE_LOG_LEVEL: 'logLevel',
   SLUICE_LOCAL_MODEL_DIR: 'localModelDir',
   SLUICE_EMBED_TRUNCATE: 'embedTruncate',
+  SLUICE_FAULT_INJECTION: 'faultInjection',
   SLUICE_EMBED_RPM: 'embedRequestsPerMin',
   SLUICE_EMBED_TPM: 'embedTokensPerMin',
   SLUICE_MODEL_CACHE_DIR: 'modelCacheDir',
@@ -81,6 +82,11 @@ export const configSchema = z.object({
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   localModelDir: z.string().optional(),
   embedTruncate: bool.default(false),
+  /** Test hook: "<stage>:<before|after>:<ms>" pauses a stage so tests can kill a worker inside it. */
+  faultInjection: z
+    .string()
+    .regex(/^(extract|chunk|embed|load):(before|after):\d+$/)
+    .optional(),
   /** Shared budget of the configured embedding provider+model (unset: no client-side limit). */
   embedRequestsPerMin: int(1).optional(),
   embedTokensPerMin: int(1).optional(),

@@ -42,7 +42,11 @@ export function register(program: Command, io: CliIO): void {
           [filter, Number(opts.failures) || 10],
         );
         const documents: Record<string, Record<string, number>> = {};
-        for (const r of counts.rows) (documents[r.collection] ??= {})[r.status] = Number(r.n);
+        for (const r of counts.rows) {
+          const byStatus = documents[r.collection] ?? {};
+          byStatus[r.status] = Number(r.n);
+          documents[r.collection] = byStatus;
+        }
         const queues = await queueDepths(rt.queues);
         const counters = await readCounters(rt.pool);
         const hits = counters.embed_cache_hits ?? 0;

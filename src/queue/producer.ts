@@ -123,7 +123,12 @@ export async function waitForDocuments(
 ): Promise<WaitProgress & { timedOut: boolean }> {
   const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Number.POSITIVE_INFINITY;
   for (;;) {
-    const c = await statusCounts(rt.pool, ids);
+    // A lost connection (Postgres restarted, backend terminated) is retried, not fatal to the wait.
+    const c = await statusCounts(rt.pool, ids).catch(() => undefined);
+    if (!c) {
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
     const progress = {
       total: ids.length,
       done: c.done + c.skipped + c.deleted,

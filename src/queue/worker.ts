@@ -56,10 +56,12 @@ export function createStageWorker(
         opts.onOutcome?.(stage, p, 'superseded');
         return 'superseded';
       }
+      await faultPause(config.faultInjection, stage, 'before');
       const outcome = await STAGE_HANDLERS[stage](rt, p, {
         signal: signal ?? new AbortController().signal,
         attempt,
       });
+      await faultPause(config.faultInjection, stage, 'after');
       await recordStageRun(rt.pool, {
         documentId: p.documentId,
         hash: p.contentHash,
@@ -165,6 +167,17 @@ export function createStageWorker(
   worker.on('error', (err) => log.warn(`${stage} worker: ${messageOf(err)}`));
   worker.on('closed', () => connection.disconnect());
   return worker;
+}
+
+/** Test hook (SLUICE_FAULT_INJECTION): holds a stage open so a test can kill the worker inside it. */
+async function faultPause(
+  spec: string | undefined,
+  stage: StageName,
+  when: 'before' | 'after',
+): Promise<void> {
+  if (!spec) return;
+  const [s, w, ms] = spec.split(':');
+  if (s === stage && w === when) await new Promise((r) => setTimeout(r, Number(ms)));
 }
 
 function retryAfterOf(err: unknown): { retryAfterSec?: number } {

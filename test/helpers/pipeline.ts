@@ -1,0 +1,96 @@
+// A whole sluice pipeline for one test file: its own database, queue prefix,
+// runtime and in-process workers, plus helpers to ingest and wait.
+import { type Config, loadConfig } from '../../src/config.ts';
+import type { Embedder } from '../../src/embedders/types.ts';
+import { createLogger } from '../../src/log.ts';
+import { STAGES, type StageName } from '../../src/queue/jobs.ts';
+import { type IngestSummary, ingestFiles, waitForDocuments } from '../../src/queue/producer.ts';
+import { createRuntime, type Runtime } from '../../src/queue/runtime.ts';
+import { startWorkers, type WorkerSet } from '../../src/queue/supervisor.ts';
+import { resolveInputs } from '../../src/sources/files.ts';
+import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from './db.ts';
+
+export interface TestPipeline {
+  db: TestDatabase;
+  config: Config;
+  /** Environment that points a child `sluice` process at this pipeline. */
+  env: Record<string, string>;
+  rt: Runtime;
+  workers?: WorkerSet;
+  ingest(inputs: string[], opts?: { force?: boolean; collection?: string }): Promise<IngestSummary>;
+  /** Ingests and waits until none of the documents is queued or processing. */
+  ingestAndWait(
+    inputs: string[],
+    opts?: { force?: boolean; collection?: string; timeoutMs?: number },
+  ): Promise<IngestSummary>;
+  query<T extends object = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface PipelineOptions {
+  label: string;
+  env?: Record<string, string>;
+  embedder?: Embedder;
+  /** Stages to run in-process (default all; [] for none, e.g. when child workers do the work). */
+  stages?: StageName[];
+  concurrency?: number;
+}
+
+export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline> {
+  const db = await createTestDatabase();
+  const env: Record<string, string> = {
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    SLUICE_QUEUE_PREFIX: uniquePrefix(opts.label),
+    SLUICE_LOG_LEVEL: 'error',
+    SLUICE_BACKOFF_MS: '200',
+    SLUICE_LOCK_DURATION_MS: '3000',
+    SLUICE_STALLED_INTERVAL_MS: '1500',
+    ...opts.env,
+  };
+  const config = loadConfig({ env, cwd: '/' });
+  const rt = await createRuntime(config, {
+    log: createLogger(config.logLevel),
+    ...(opts.embedder ? { embedder: opts.embedder } : {}),
+  });
+  const stages = opts.stages ?? [...STAGES];
+  const workers =
+    stages.length > 0 ? await startWorkers(rt, stages, { concurrency: opts.concurrency ?? 4 }) : undefined;
+  const ingest = async (inputs: string[], o: { force?: boolean; collection?: string } = {}) =>
+    ingestFiles(rt, await resolveInputs(inputs), {
+      collection: o.collection ?? config.collection,
+      force: o.force === true,
+    });
+  return {
+    db,
+    config,
+    env,
+    rt,
+    ...(workers ? { workers } : {}),
+    ingest,
+    async ingestAndWait(inputs, o = {}) {
+      const summary = await ingest(inputs, o);
+      const waited = await waitForDocuments(rt, summary.waitIds, {
+        timeoutMs: o.timeoutMs ?? 60_000,
+        intervalMs: 100,
+      });
+      if (waited.timedOut) throw new Error(`documents still pending after wait: ${JSON.stringify(waited)}`);
+      return summary;
+    },
+    async query(sql, params) {
+      const { rows } = await rt.pool.query(sql, params as unknown[]);
+      return rows;
+    },
+    async close() {
+      await workers?.close();
+      await obliterate(rt);
+      await rt.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Removes this pipeline's queues from the shared Redis. */
+export async function obliterate(rt: Runtime): Promise<void> {
+  for (const q of Object.values(rt.queues)) await q.obliterate({ force: true }).catch(() => undefined);
+}
