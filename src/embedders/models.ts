@@ -85,6 +85,16 @@ export const estimateTokenizer: Tokenizer = {
 };
 
 /**
+ * A tokenizer by name, for places that cannot receive functions (the chunking
+ * thread gets the embedder's tokenizer name and rebuilds the counter there).
+ */
+export async function loadTokenizer(name: string): Promise<Tokenizer> {
+  if (name === 'cl100k_base') return loadCl100k();
+  if (name === estimateTokenizer.name) return estimateTokenizer;
+  throw new SluiceError('CONFIG_ERROR', `unknown tokenizer "${name}"`);
+}
+
+/**
  * Builds the check every embedder applies before sending: an input over the
  * model's limit is an INPUT_TOO_LONG error, or is cut to the limit by tokens
  * when truncation is configured (SLUICE_EMBED_TRUNCATE).

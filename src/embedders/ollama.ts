@@ -41,6 +41,7 @@ export async function createOllamaEmbedder(opts: OllamaEmbedderOptions = {}): Pr
     maxBatch: opts.maxBatch ?? 128,
     maxInputTokens,
     countTokens: estimateTokenizer.count,
+    tokenizer: estimateTokenizer.name,
     fitInput,
     async embed(texts, signal) {
       if (texts.length === 0) return [];

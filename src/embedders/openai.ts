@@ -84,6 +84,7 @@ export async function createOpenAIEmbedder(opts: OpenAIEmbedderOptions = {}): Pr
     maxBatchTokens: opts.maxBatchTokens ?? 300_000,
     maxInputTokens,
     countTokens: (text) => tokenizer.count(text),
+    tokenizer: tokenizer.name,
     fitInput,
     async embed(texts, signal) {
       if (texts.length === 0) return [];

@@ -16,6 +16,12 @@ export interface Embedder {
   maxBatchTokens?: number;
   /** Counts tokens the way the provider does, or estimates; used for packing and chunk sizing. */
   countTokens(text: string): number;
+  /**
+   * Name of the tokenizer behind countTokens that `loadTokenizer` can rebuild in
+   * another thread (e.g. "cl100k_base"), so chunking can size chunks to
+   * maxInputTokens up front. Undefined: chunks are sized in characters only.
+   */
+  tokenizer?: string;
   /** Embeds texts in order; one vector per input. */
   embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
   /**

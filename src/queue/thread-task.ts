@@ -1,6 +1,7 @@
 // Worker-thread entry for the thread pool: runs one extraction or chunking task
 // at a time and posts the result (or a serialised error) back.
 import { parentPort } from 'node:worker_threads';
+import { loadTokenizer } from '../embedders/models.ts';
 import { pickExtractor } from '../extractors/index.ts';
 import { chunkDocument } from '../transforms/chunk.ts';
 import { cleanDocument } from '../transforms/clean.ts';
@@ -17,7 +18,11 @@ async function runTask(task: ThreadTask): Promise<unknown> {
     });
     return cleanDocument(doc);
   }
-  return chunkDocument(task.doc, task.options);
+  // Functions cannot cross into the thread: the tokenizer comes by name and is built here (once per thread).
+  const name = task.tokenizer ?? task.options.tokenizer;
+  if (name === undefined) return chunkDocument(task.doc, task.options);
+  const { count } = await loadTokenizer(name);
+  return chunkDocument(task.doc, { ...task.options, tokenizer: name, countTokens: count });
 }
 
 parentPort?.on('message', (task: ThreadTask) => {

@@ -3,6 +3,11 @@
 // LangChain's RecursiveCharacterTextSplitter; a new heading path starts a new chunk,
 // so a chunk never straddles two headings. Offsets refer to the sections joined
 // with "\n\n" (the document text as stored), so a chunk can be located and quoted.
+//
+// Token limits: calling a tokenizer on every candidate piece makes the splitter
+// ~150x slower (LangChain's splitter with a tiktoken length function), so chunks
+// are cut by characters first, each produced chunk is tokenised once (its real
+// tokenCount), and only the few over `maxTokens` are cut again, smaller.
 import { createHash } from 'node:crypto';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { SluiceError } from '../errors.ts';
@@ -20,8 +25,12 @@ export interface ChunkOptions {
   lengthFunction?: (s: string) => number;
   /** Name of the unit `lengthFunction` measures (e.g. "tiktoken:cl100k_base"); part of the fingerprint. */
   lengthUnit?: string;
-  /** Token counter for `tokenCount`; defaults to `estimateTokens`. */
+  /** Token counter for `tokenCount` and `maxTokens`; defaults to `estimateTokens`. */
   countTokens?: (s: string) => number;
+  /** Name of the tokenizer behind `countTokens` (e.g. "cl100k_base"); part of the fingerprint. */
+  tokenizer?: string;
+  /** No chunk may count more tokens than this (the embedder's input limit), whatever `size` says. */
+  maxTokens?: number;
 }
 
 export interface ChunkMetadata {
@@ -56,7 +65,9 @@ export function estimateTokens(text: string): number {
 export function chunkFingerprint(opts: ChunkOptions): string {
   const unit =
     opts.lengthUnit ?? (opts.lengthFunction ? `fn:${opts.lengthFunction.name || 'anonymous'}` : 'chars');
-  return `recursive-v1;size=${opts.size};overlap=${opts.overlap};unit=${unit};sep=${JSON.stringify(SECTION_SEPARATOR)}`;
+  const base = `recursive-v1;size=${opts.size};overlap=${opts.overlap};unit=${unit};sep=${JSON.stringify(SECTION_SEPARATOR)}`;
+  if (opts.tokenizer === undefined && opts.maxTokens === undefined) return base;
+  return `${base};tokens=${opts.tokenizer ?? 'estimate'};max=${opts.maxTokens ?? '-'}`;
 }
 
 interface Span {
@@ -97,31 +108,83 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
     while (last + 1 < spans.length && JSON.stringify(spans[last + 1]!.headingPath) === key) last++;
     const groupStart = spans[first]!.start;
     const groupText = joined.slice(groupStart, spans[last]!.end);
-    let from = 0;
-    let prevEnd = 0;
-    for (const piece of await splitter.splitText(groupText)) {
-      // Search forward from the previous piece, and skip occurrences that would overlap
-      // the previous piece by more than `overlap`, so repeated text maps to the right place.
-      let at = groupText.indexOf(piece, from);
-      while (at >= 0 && at < prevEnd && measure(groupText.slice(at, prevEnd)) > opts.overlap) {
-        at = groupText.indexOf(piece, at + 1);
+    for (const piece of locate(groupText, await splitter.splitText(groupText), opts.overlap, measure)) {
+      for (const part of await fitTokens(piece.text, countTokens(piece.text), opts, countTokens, 0)) {
+        const charStart = groupStart + piece.at + part.at;
+        const charEnd = charStart + part.text.length;
+        chunks.push({
+          ordinal: chunks.length,
+          text: part.text,
+          contentHash: createHash('sha256').update(part.text).digest('hex'),
+          tokenCount: part.tokens,
+          metadata: metadataFor(spans, first, last, charStart, charEnd),
+        });
       }
-      if (at < 0) at = Math.max(from, Math.min(prevEnd, groupText.length - piece.length));
-      from = at + 1;
-      prevEnd = at + piece.length;
-      const charStart = groupStart + at;
-      const charEnd = charStart + piece.length;
-      chunks.push({
-        ordinal: chunks.length,
-        text: piece,
-        contentHash: createHash('sha256').update(piece).digest('hex'),
-        tokenCount: countTokens(piece),
-        metadata: metadataFor(spans, first, last, charStart, charEnd),
-      });
     }
     first = last + 1;
   }
   return chunks;
+}
+
+interface Located {
+  text: string;
+  /** Offset of `text` in the string it was split from. */
+  at: number;
+}
+
+/** Where each split piece sits in `text`, in order, even when pieces repeat. */
+function locate(text: string, pieces: string[], overlap: number, measure: (s: string) => number): Located[] {
+  const out: Located[] = [];
+  let from = 0;
+  let prevEnd = 0;
+  for (const piece of pieces) {
+    // Search forward from the previous piece, and skip occurrences that would overlap
+    // the previous piece by more than `overlap`, so repeated text maps to the right place.
+    let at = text.indexOf(piece, from);
+    while (at >= 0 && at < prevEnd && measure(text.slice(at, prevEnd)) > overlap) {
+      at = text.indexOf(piece, at + 1);
+    }
+    if (at < 0) at = Math.max(from, Math.min(prevEnd, text.length - piece.length));
+    from = at + 1;
+    prevEnd = at + piece.length;
+    out.push({ text: piece, at });
+  }
+  return out;
+}
+
+const MAX_REFIT_DEPTH = 12;
+
+/**
+ * A piece within `maxTokens` is returned as is. An over-limit piece is split
+ * again by characters, with the size scaled by how far it overshot (10% headroom),
+ * and only the resulting parts are tokenised. A part that no split can bring
+ * under the limit is returned as is; the embed stage then fails it with
+ * INPUT_TOO_LONG or truncates it (SLUICE_EMBED_TRUNCATE).
+ */
+async function fitTokens(
+  text: string,
+  tokens: number,
+  opts: ChunkOptions,
+  count: (s: string) => number,
+  depth: number,
+): Promise<Array<Located & { tokens: number }>> {
+  const max = opts.maxTokens;
+  if (max === undefined || tokens <= max || text.length <= 1 || depth >= MAX_REFIT_DEPTH) {
+    return [{ text, at: 0, tokens }];
+  }
+  const size = Math.max(1, Math.min(text.length - 1, Math.floor(((text.length * max) / tokens) * 0.9)));
+  const overlap = Math.min(size - 1, Math.floor((opts.overlap * size) / opts.size));
+  const splitter = new RecursiveCharacterTextSplitter({
+    chunkSize: size,
+    chunkOverlap: Math.max(0, overlap),
+  });
+  const out: Array<Located & { tokens: number }> = [];
+  for (const part of locate(text, await splitter.splitText(text), overlap, (s) => s.length)) {
+    for (const sub of await fitTokens(part.text, count(part.text), opts, count, depth + 1)) {
+      out.push({ ...sub, at: part.at + sub.at });
+    }
+  }
+  return out;
 }
 
 function metadataFor(
@@ -158,10 +221,11 @@ function metadataFor(
 function validate(opts: ChunkOptions): void {
   const ok =
     Number.isInteger(opts.size) && opts.size > 0 && Number.isInteger(opts.overlap) && opts.overlap >= 0;
-  if (!ok || opts.overlap >= opts.size) {
+  const maxOk = opts.maxTokens === undefined || (Number.isInteger(opts.maxTokens) && opts.maxTokens > 0);
+  if (!ok || !maxOk || opts.overlap >= opts.size) {
     throw new SluiceError(
       'CONFIG_ERROR',
-      `chunk size must be a positive integer and overlap an integer in [0, size); got size=${opts.size} overlap=${opts.overlap}`,
+      `chunk size and token limit must be positive integers and overlap an integer in [0, size); got size=${opts.size} overlap=${opts.overlap} maxTokens=${opts.maxTokens ?? '-'}`,
     );
   }
 }

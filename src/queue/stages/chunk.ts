@@ -19,7 +19,8 @@ export async function runChunk(rt: Runtime, p: JobPayload, ctx: StageContext): P
     {
       kind: 'chunk',
       doc: { sections: extraction.sections, metadata: extraction.metadata },
-      options: { size: rt.config.chunkSize, overlap: rt.config.chunkOverlap },
+      options: rt.chunkOptions,
+      ...(rt.chunkOptions.tokenizer === undefined ? {} : { tokenizer: rt.chunkOptions.tokenizer }),
     },
     ctx.signal,
   );
