@@ -51,10 +51,21 @@ export function register(program: Command, io: CliIO): void {
         const counters = await readCounters(rt.pool);
         const hits = counters.embed_cache_hits ?? 0;
         const misses = counters.embed_cache_misses ?? 0;
+        // Totals over every worker process since the database was created.
+        const provider = {
+          embedder: rt.embedder.id,
+          model: rt.embedder.model,
+          requests: counters.embed_requests ?? 0,
+          tokens: counters.embed_tokens ?? 0,
+          textsEmbedded: counters.embed_texts ?? 0,
+          retries: counters.embed_retries ?? 0,
+          rateLimited: counters.embed_rate_limited ?? 0,
+        };
         const report = {
           documents,
           queues,
           embeddingCache: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : null },
+          embeddingProvider: provider,
           waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
           recentFailures: failures.rows.map((f) => ({
             id: Number(f.id),
@@ -80,7 +91,15 @@ export function register(program: Command, io: CliIO): void {
         for (const [stage, d] of Object.entries(queues)) {
           out.push(`  ${stage.padEnd(8)} ${d.waiting}/${d.active}/${d.delayed}/${d.failed}`);
         }
-        out.push(`embedding cache: ${hits} hits, ${misses} misses`);
+        const rate = report.embeddingCache.hitRate;
+        out.push(
+          `embedding cache: ${hits} hits, ${misses} misses${rate === null ? '' : ` (${(rate * 100).toFixed(1)}% hit rate)`}`,
+        );
+        out.push(
+          `embedding provider ${provider.embedder} "${provider.model}": ${provider.requests} requests, ` +
+            `${provider.textsEmbedded} texts, ${provider.tokens} tokens, ${provider.retries} retries, ` +
+            `${provider.rateLimited} rate-limited (429)`,
+        );
         if (report.waitingOnConfig > 0) {
           out.push(
             `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waiting.rows[0]?.msg ?? ''}`,

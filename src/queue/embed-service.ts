@@ -24,6 +24,11 @@ export interface EmbedServiceOptions {
   backoffMs?: number;
   /** A batch deferred by 429s longer than this fails with RATE_LIMITED, to be retried by the job (default 10 min). */
   maxRateLimitWaitMs?: number;
+  /**
+   * After a configuration error (bad key, unknown model), callers in this window
+   * get the same error without a request being sent (default 0: the next call probes).
+   */
+  configErrorHoldMs?: number;
 }
 
 export interface EmbedService {
@@ -93,6 +98,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
   let pausedUntil = 0; // process-wide pause after a 429, for callers without a shared limiter
+  let held: { err: unknown; until: number } | undefined; // last configuration error, see configErrorHoldMs
   let idle: (() => void) | undefined;
 
   const fail = (call: Call, err: unknown) => {
@@ -200,6 +206,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
         if (code === 'CONFIG_ERROR') {
           // Every queued text would get the same answer: fail them all now, with one request spent.
           s.configErrors++;
+          if (opts.configErrorHoldMs) held = { err, until: Date.now() + opts.configErrorHoldMs };
           return failAll([...live, ...queue], err);
         }
         if (isRetryable(err) && attempts < maxRetries) {
@@ -219,6 +226,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
       if (closing) throw new SluiceError('INTERNAL', 'the embed service is closed');
       if (texts.length === 0) return [];
       signal?.throwIfAborted();
+      if (held && Date.now() < held.until) throw held.err;
       const fitted = texts.map((t) => embedder.fitInput?.(t) ?? { text: t, tokens: embedder.countTokens(t) });
       const big = fitted.find((f) => f.tokens > itemCap)?.tokens;
       const limit = `the ${itemCap}-token request limit of ${embedder.id} "${embedder.model}"`;

@@ -13,30 +13,45 @@ export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): P
       retryable: false,
     });
   }
+  // The collection fixes the vector width: a mismatch (or an unknown model's width)
+  // is settled here, before any money is spent on embeddings.
+  await rt.collection(p.collection);
   const modelKey = rt.fingerprints.modelKey;
   const missing = await missingEmbeddings(
     rt.pool,
     modelKey,
     chunks.map((c) => c.contentHash),
   );
-  const hits = chunks.length - chunks.filter((c) => missing.has(c.contentHash)).length;
+  const misses = chunks.filter((c) => missing.has(c.contentHash)).length;
+  const hits = chunks.length - misses;
   if (missing.size === 0) {
-    await bumpCounters(rt.pool, { embed_cache_hits: hits });
+    await bumpCounters(rt.pool, { embed_cache_hits: hits, ...rt.takeEmbedCounters() });
     return 'skipped';
   }
   const todo = new Map<string, string>();
   for (const c of chunks) if (missing.has(c.contentHash)) todo.set(c.contentHash, c.text);
   const hashes = [...todo.keys()];
-  const vectors = await rt.embedService.embedMany([...todo.values()], ctx.signal);
+  let vectors: Float32Array[];
+  try {
+    vectors = await rt.embedService.embedMany([...todo.values()], ctx.signal);
+  } catch (err) {
+    // Requests spent on a failed call (a rejected key, exhausted retries) still count.
+    await bumpCounters(rt.pool, rt.takeEmbedCounters()).catch(() => undefined);
+    throw err;
+  }
   await putEmbeddings(
     rt.pool,
     modelKey,
     hashes.map((hash, i) => ({ hash, vector: vectors[i]! })),
   );
+  // Hits and misses per chunk; embed_texts per distinct text sent (a chunk text repeated
+  // in one document is embedded once). Counted only once the vectors are stored, so a
+  // retried job does not count its misses twice.
   await bumpCounters(rt.pool, {
     embed_cache_hits: hits,
-    embed_cache_misses: chunks.length - hits,
+    embed_cache_misses: misses,
     embed_texts: hashes.length,
+    ...rt.takeEmbedCounters(),
   });
   return 'done';
 }
