@@ -12,7 +12,7 @@ export interface Logger {
 }
 
 const SECRET_PATTERNS: RegExp[] = [
-  /(\/\/[^:/@\s]+:)[^@\s]+@/g, // user:password@ in URLs
+  /(\/\/[^:/@\s]*:)[^@\s]+@/g, // user:password@ in URLs (user may be empty: redis://:pw@)
   /\b(sk-[A-Za-z0-9_-]{8,})/g, // OpenAI-style keys
   /((?:api[_-]?key|token|password|secret)["'=:\s]+)[^\s"'&,]+/gi,
 ];

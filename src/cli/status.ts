@@ -16,7 +16,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print as JSON on stdout')
     .action(async (opts: { collection?: string; failures: string; json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-      const config = readConfig(io, g);
+      const config = readConfig(io, g, { collection: opts.collection }); // validates the name
       await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
         const filter = opts.collection ?? null;
         const counts = await rt.pool.query<{ collection: string; status: string; n: string }>(
