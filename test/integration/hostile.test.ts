@@ -415,3 +415,44 @@ describe('hostile corpus through the real pipeline', () => {
     expect(r?.text).toContain('calm paragraph about puffins');
   });
 });
+
+describe('extraction limits through the pipeline', () => {
+  it('a parse that outlasts SLUICE_EXTRACT_TIMEOUT_MS fails TIMEOUT; one over SLUICE_EXTRACT_MEMORY_MB fails TOO_LARGE; neighbours finish', async () => {
+    const lim = scratchDir('limits');
+    // 100,000 nested elements take the HTML parser several seconds (quadratic in depth).
+    const deep = join(lim.dir, 'deep.html');
+    writeFileSync(
+      deep,
+      `<html><body>${'<div>'.repeat(100_000)}<p>x</p>${'</div>'.repeat(100_000)}</body></html>`,
+    );
+    // 60 MB of text cannot be decoded and split within a 40 MB heap.
+    const huge = join(lim.dir, 'huge.txt');
+    writeFileSync(huge, 'plain words for the heap ceiling test\n'.repeat(1_600_000));
+    const ok = join(lim.dir, 'ok.txt');
+    writeFileSync(ok, 'A small neighbour document about wrens.\n');
+    const run = async (env: Record<string, string>, files: string[]) => {
+      const q = await startPipeline({ label: 'limits', env });
+      try {
+        await q.ingestAndWait(files, { timeoutMs: 60_000 });
+        const r = await q.query<{ uri: string; status: string; error_code: string | null }>(
+          'SELECT uri, status, error_code FROM sluice.documents',
+        );
+        return Object.fromEntries(r.map((x) => [basename(x.uri), `${x.status}:${x.error_code ?? ''}`]));
+      } finally {
+        await q.close();
+      }
+    };
+    try {
+      expect(await run({ SLUICE_EXTRACT_TIMEOUT_MS: '1500' }, [deep, ok])).toEqual({
+        'deep.html': 'failed:TIMEOUT',
+        'ok.txt': 'done:',
+      });
+      expect(await run({ SLUICE_EXTRACT_MEMORY_MB: '40' }, [huge, ok])).toEqual({
+        'huge.txt': 'failed:TOO_LARGE',
+        'ok.txt': 'done:',
+      });
+    } finally {
+      lim.cleanup();
+    }
+  });
+});
