@@ -86,7 +86,8 @@ export function httpError(
   }
   const problem =
     status === 401
-      ? 'the API key was rejected (check OPENAI_API_KEY or the key for this server)'
+      ? // Keep a word after OPENAI_API_KEY out: log redaction would take it for the key's value.
+        'the API key was rejected; set the right key for this server in OPENAI_API_KEY'
       : status === 403
         ? 'the API key is not allowed to use this model or endpoint'
         : status === 404
