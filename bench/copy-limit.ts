@@ -5,7 +5,8 @@
 //   - bulk: one COPY of every row in one transaction (the ceiling);
 //   - perDocument: one transaction + COPY per document, the granularity sluice
 //     must keep (a document's chunks swap atomically) — isolates what that costs;
-//   - noIndex: bulk into a table without indexes — isolates the HNSW cost.
+//   - noIndex: bulk into a table without indexes — isolates the HNSW cost;
+//   - indexAfter: noIndex plus one HNSW build over the loaded rows afterwards.
 // Row encoding uses sluice's own CopyWriter and is timed apart from the COPY.
 // Last, the load stage itself is replayed on the same rows (see loadReplay).
 import type { Pool, PoolClient } from '../src/db/pool.ts';
@@ -28,6 +29,8 @@ export interface CopyLimitResult {
   bulk: CopyRun;
   perDocument: CopyRun;
   noIndex: CopyRun;
+  /** noIndex, then the same HNSW index built once over the loaded rows (time includes both). */
+  indexAfter: CopyRun & { buildSeconds: number };
 }
 
 interface Row {
@@ -100,7 +103,7 @@ async function timedCopy(client: PoolClient, writers: CopyWriter[]): Promise<num
  * another, outside the queue: the stage's own rate, without queue waits or
  * contention with the other stages.
  */
-async function loadReplay(pool: Pool, bytes: number): Promise<CopyRun> {
+async function loadReplay(pool: Pool, bytes: number, every: number): Promise<CopyRun> {
   const collection = await getCollection(pool, 'default');
   const fp = await pool.query<{ f: string }>('SELECT DISTINCT fingerprint AS f FROM sluice.chunk_sets');
   const mk = await pool.query<{ k: string }>('SELECT DISTINCT model_key AS k FROM sluice.embedding_cache');
@@ -109,7 +112,8 @@ async function loadReplay(pool: Pool, bytes: number): Promise<CopyRun> {
   if (!collection || !fingerprint || !modelKey || fp.rows.length > 1 || mk.rows.length > 1)
     throw new Error('load replay needs one collection, chunk fingerprint and model');
   const docs = await pool.query<{ id: string; h: string }>(
-    `SELECT id, content_hash AS h FROM sluice.documents WHERE status = 'done' ORDER BY id`,
+    `SELECT id, content_hash AS h FROM sluice.documents WHERE status = 'done' AND id % $1 = 0 ORDER BY id`,
+    [every],
   );
   let rows = 0;
   const t0 = performance.now();
@@ -123,12 +127,17 @@ async function loadReplay(pool: Pool, bytes: number): Promise<CopyRun> {
   return run(rows, bytes, (performance.now() - t0) / 1000);
 }
 
-/** Measures raw binary COPY of every row now in sluice.chunks; drops its table afterwards. */
-export async function measureCopyLimit(pool: Pool): Promise<CopyLimitResult> {
+/**
+ * Measures raw binary COPY of the rows now in sluice.chunks of every `every`-th
+ * document (by id; all with 1), then replays the load stage on the same
+ * documents. Drops its table afterwards.
+ */
+export async function measureCopyLimit(pool: Pool, every = 1): Promise<CopyLimitResult> {
   const { rows } = await pool.query<Row>(
     `SELECT document_id, collection, generation, ordinal, text, content_hash, token_count,
             metadata::text AS metadata, vector_send(embedding) AS v
-     FROM sluice.chunks ORDER BY document_id, ordinal`,
+     FROM sluice.chunks WHERE document_id % $1 = 0 ORDER BY document_id, ordinal`,
+    [every],
   );
   const t0 = performance.now();
   const all = encode(rows);
@@ -142,7 +151,7 @@ export async function measureCopyLimit(pool: Pool): Promise<CopyLimitResult> {
   const perDoc = [...byDoc.values()].map(encode);
   // finish() appends the trailer: take sizes first.
   const bytes = all.byteLength;
-  const client = await pool.connect();
+  let client: PoolClient | undefined = await pool.connect();
   try {
     await freshTable(client, true);
     const bulk = run(rows.length, bytes, await timedCopy(client, [all]));
@@ -151,10 +160,25 @@ export async function measureCopyLimit(pool: Pool): Promise<CopyLimitResult> {
     await freshTable(client, false);
     const again = encode(rows); // a CopyWriter is spent once finished
     const noIndex = run(rows.length, bytes, await timedCopy(client, [again]));
+    const dims = rows[0] ? rows[0].v.readInt16BE(0) : 1;
+    const t1 = performance.now();
+    await client.query(
+      `CREATE INDEX ON ${TABLE} USING hnsw ((embedding::vector(${dims})) vector_cosine_ops)`,
+    );
+    const buildSeconds = (performance.now() - t1) / 1000;
+    const indexAfter = { ...run(rows.length, bytes, noIndex.seconds + buildSeconds), buildSeconds };
     await client.query(`DROP TABLE IF EXISTS ${TABLE}`);
-    return { encodeSeconds, loadReplay: await loadReplay(pool, bytes), bulk, perDocument, noIndex };
-  } finally {
-    await client.query(`DROP TABLE IF EXISTS ${TABLE}`).catch(() => undefined);
     client.release();
+    client = undefined;
+    // Into an empty graph, as the COPYs above: TRUNCATE empties the HNSW index too
+    // (re-inserting vectors already in it would flatter the replay). This spends
+    // the scenario's database; it is not used afterwards.
+    await pool.query('TRUNCATE sluice.chunks');
+    // The replay takes connections from the pool itself: only after ours is back.
+    const replay = await loadReplay(pool, bytes, every);
+    return { encodeSeconds, loadReplay: replay, bulk, perDocument, noIndex, indexAfter };
+  } finally {
+    await client?.query(`DROP TABLE IF EXISTS ${TABLE}`).catch(() => undefined);
+    client?.release();
   }
 }

@@ -16,7 +16,7 @@ import type { BaselineArgs, BaselineResult } from './baseline.ts';
 import { measureCopyLimit } from './copy-limit.ts';
 import { type CorpusManifest, corpusSummary, editCorpus, ensureCorpus } from './corpus.ts';
 import { createDatabase, dropDatabase, extractSecondsByMime } from './lib/db.ts';
-import { type Child, start, startPrivateRedis, stop } from './lib/procs.ts';
+import { type Child, onSignalCleanup, start, startPrivateRedis, stop } from './lib/procs.ts';
 import { buildReport, printReport } from './lib/report.ts';
 import { ROOT, runSluice, type SluiceResult } from './lib/sluice.ts';
 
@@ -36,7 +36,7 @@ const QUICK = args.quick === true;
 const COUNT = Number(args.count ?? (QUICK ? 200 : 2000));
 const SEED = Number(args.seed);
 const B_EVERY = Number(args['baseline-b-every'] ?? (QUICK ? 4 : 10));
-const SUBSET_EVERY = Number(args['subset-every'] ?? (QUICK ? 2 : 4));
+const SUBSET_EVERY = Number(args['subset-every'] ?? (QUICK ? 2 : 8));
 const EDIT_SHARE = Number(args['edit-share']);
 const DIMS = 384;
 const CHUNK = { size: 1000, overlap: 150 };
@@ -100,6 +100,10 @@ async function main(): Promise<void> {
     dbs.push(name);
     return createDatabase(name, template);
   };
+  onSignalCleanup(async () => {
+    for (const d of [...dbs].reverse()) await dropDatabase(d);
+    rmSync(work, { recursive: true, force: true });
+  });
   const privateRedis = await startPrivateRedis(ROOT);
   const redisUrl = privateRedis?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   log(`redis: ${privateRedis ? `private redis-server at ${redisUrl}` : `shared ${redisUrl}`}`);
@@ -142,6 +146,7 @@ async function main(): Promise<void> {
           databaseUrl,
           redisUrl,
           prefix: `bench-${process.pid}-${key}`,
+          ...(privateRedis ? { redisPid: privateRedis.child.pid } : {}),
           inputDir,
           env,
           ...(env === envB ? { server } : {}),
@@ -157,7 +162,7 @@ async function main(): Promise<void> {
       log('limit: raw binary COPY of the same rows');
       const pool = new pg.Pool({ connectionString: a1Url, max: 1 });
       try {
-        extras.copy = await measureCopyLimit(pool);
+        extras.copy = await measureCopyLimit(pool, QUICK ? 1 : 2);
         extras.sluicePdfExtract = await extractSecondsByMime(pool, 'application/pdf');
       } finally {
         await pool.end();

@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const live = new Set<ChildProcess>();
+const cleanups: Array<() => Promise<void>> = [];
 let hooked = false;
+
+/** Runs on Ctrl-C/SIGTERM after the children are killed (databases, temp dirs): at most 15 s in all. */
+export function onSignalCleanup(fn: () => Promise<void>): void {
+  cleanups.push(fn);
+}
 
 function hookExit(): void {
   if (hooked) return;
@@ -17,7 +23,9 @@ function hookExit(): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
       for (const c of live) c.kill('SIGKILL');
-      process.exit(130);
+      const all = Promise.allSettled(cleanups.map((f) => f()));
+      const limit = new Promise((r) => setTimeout(r, 15_000));
+      void Promise.race([all, limit]).then(() => process.exit(130));
     });
   }
 }
@@ -85,6 +93,18 @@ export function peakRssMb(pid: number): number {
     return m ? Number(m[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
+  }
+}
+
+/** CPU seconds (user + system, all threads) a live process has used, or 0 once it has exited. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ", utime and stime are fields 12 and 13 (0-based), in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }
 

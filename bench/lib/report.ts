@@ -106,6 +106,7 @@ export function buildReport(input: ReportInput): Report {
     'raw COPY bulk rows/s': copy.bulk.rowsPerSec,
     'raw COPY per-document rows/s': copy.perDocument.rowsPerSec,
     'raw COPY bulk, no index rows/s': copy.noIndex.rowsPerSec,
+    'raw COPY bulk, no index, then HNSW build rows/s': copy.indexAfter?.rowsPerSec ?? Number.NaN,
     'load / raw COPY bulk': ratio(loadRowsPerSec, copy.bulk.rowsPerSec),
     'load / raw COPY per-document': ratio(loadRowsPerSec, copy.perDocument.rowsPerSec),
     'unchanged re-ingest: first / re-ingest time': ratio(first.seconds, unchanged.seconds),
@@ -224,6 +225,43 @@ export function printReport(r: Report): void {
     for (const st of s.phases[0]!.stages)
       stageRows.push([`${k} ${st.stage}`, st.runs, st.busySeconds, st.p50Ms, st.p95Ms, st.meanQueueWaitMs]);
   out(table(['scenario stage', 'runs', 'busy s', 'p50 ms', 'p95 ms', 'wait ms'], stageRows, 1));
+  out('\nCPU seconds during the first run (cores busy = CPU s / wall s)');
+  out(
+    table(
+      [
+        'scenario',
+        'wall s',
+        'workers',
+        'postgres',
+        'redis',
+        'ingest cli',
+        'bench',
+        'cores busy',
+        'redis cmds/doc',
+        'pg commits/doc',
+      ],
+      Object.entries(r.sluice).map(([k, s]) => {
+        const ph = s.phases[0]!;
+        const c = ph.cpuSeconds;
+        const bench = c.benchProcess ?? 0;
+        const total = c.workers + c.postgres + c.redis + c.ingestCli + bench;
+        const n = Math.max(1, s.docs.done);
+        return [
+          k,
+          ph.seconds,
+          c.workers,
+          c.postgres,
+          c.redis,
+          c.ingestCli,
+          bench,
+          total / ph.seconds,
+          ph.redisCommands / n,
+          ph.writes.commits / n,
+        ];
+      }),
+      1,
+    ),
+  );
   out('\nre-ingest (b, 2 workers)');
   const b2 = r.sluice.b2!;
   out(

@@ -18,7 +18,7 @@ import {
   type WriteFigures,
   writeFigures,
 } from './db.ts';
-import { type Child, peakRssMb, start, stop, waitFor } from './procs.ts';
+import { type Child, cpuSeconds, peakRssMb, start, stop, waitFor } from './procs.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'sluice.js');
@@ -39,6 +39,8 @@ export interface SluiceScenario {
   /** SLUICE_* settings of the embedder condition. */
   env: Record<string, string>;
   server?: EmbedServer;
+  /** pid of the private redis-server, for its CPU time. */
+  redisPid?: number;
   phases: Phase[];
 }
 
@@ -60,6 +62,11 @@ export interface PhaseResult {
   redisByCommand: Record<string, number>;
   embedRequests?: RequestFigures;
   peakRssMb: number[];
+  /**
+   * CPU seconds during the ingest: worker processes, their Postgres backends, redis-server, the
+   * ingest CLI, and this process (in condition b mostly the test server counting tokens).
+   */
+  cpuSeconds: { workers: number; postgres: number; redis: number; ingestCli: number; benchProcess: number };
 }
 
 export interface SluiceResult {
@@ -111,13 +118,41 @@ async function runPhase(s: SluiceScenario, phase: Phase, pool: pg.Pool, redis: R
     const writesBefore = await writeFigures(pool);
     const cmdBefore = await commandStats(redis);
     const reqFrom = s.server?.requests.length ?? 0;
+    const backends = await pool.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    const pgPids = () => backends.rows.map((r) => r.pid);
+    const sumCpu = (pids: number[]) => pids.reduce((n, p) => n + cpuSeconds(p), 0);
+    const cpu0 = { w: sumCpu(workers.map((w) => w.pid)), r: s.redisPid ? cpuSeconds(s.redisPid) : 0 };
     const t0 = performance.now();
+    const self0 = process.cpuUsage();
     const ingest = start(process.execPath, [CLI, 'ingest', s.inputDir, '--wait', '--json'], env, ROOT);
+    let ingestCpu = 0;
+    const sampler = setInterval(() => {
+      ingestCpu = Math.max(ingestCpu, cpuSeconds(ingest.pid));
+    }, 200);
     const code = await ingest.exited;
+    clearInterval(sampler);
     const seconds = (performance.now() - t0) / 1000;
     if (code !== 0 && code !== 1)
       throw new Error(`${s.label}/${phase.label}: ingest exited ${code}:\n${ingest.stderrTail()}`);
     const peak = workers.map((w) => peakRssMb(w.pid));
+    // Workers' pool connections opened after the snapshot above are counted too.
+    const live = await pool.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    const newPids = live.rows.map((r) => r.pid).filter((p) => !pgPids().includes(p));
+    const cpu = {
+      workers: sumCpu(workers.map((w) => w.pid)) - cpu0.w,
+      // Backends of this database: workers' pools (and the ingest's, gone by now).
+      postgres: sumCpu([...pgPids(), ...newPids]),
+      redis: s.redisPid ? cpuSeconds(s.redisPid) - cpu0.r : 0,
+      ingestCli: ingestCpu,
+      benchProcess: (() => {
+        const u = process.cpuUsage(self0);
+        return (u.user + u.system) / 1e6;
+      })(),
+    };
     const cmdAfter = await commandStats(redis);
     await Promise.all(workers.map((w) => stop(w)));
     const byCommand: Record<string, number> = {};
@@ -137,6 +172,7 @@ async function runPhase(s: SluiceScenario, phase: Phase, pool: pg.Pool, redis: R
       redisByCommand: byCommand,
       ...(s.server ? { embedRequests: requestFigures(s.server, reqFrom) } : {}),
       peakRssMb: peak,
+      cpuSeconds: cpu,
     };
   } finally {
     await Promise.all(workers.map((w) => stop(w, 3000)));
