@@ -128,8 +128,9 @@ export async function editCorpus(dir: string, share: number): Promise<CorpusFile
     rng(m.seed ^ 0xed17),
   ).slice(0, n);
   const edited: CorpusFile[] = [];
+  const byIndex = new Map(m.files.map((f) => [f.index, f]));
   for (const index of chosen) {
-    const f = m.files[index]!;
+    const f = byIndex.get(index)!;
     const spec = editSpec(specFor(m, f), docSeed(m.seed, index, 3));
     const bytes = await render(spec, f.format);
     writeFileSync(join(dir, f.file), bytes);

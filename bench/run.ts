@@ -27,8 +27,10 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     /** Condition (b) baseline runs on every Nth document (one request per document at 100 ms). */
     'baseline-b-every': { type: 'string' },
-    /** a1, a2, b1 and baseline (a) run on every Nth document; b2 (and re-ingest) on all. */
+    /** a1, a2, b1 and baseline (a) run on every Nth document. */
     'subset-every': { type: 'string' },
+    /** b2 (and its re-ingests) run on every Nth document. */
+    'b2-every': { type: 'string' },
     'edit-share': { type: 'string', default: '0.05' },
   },
 });
@@ -37,6 +39,7 @@ const COUNT = Number(args.count ?? (QUICK ? 200 : 2000));
 const SEED = Number(args.seed);
 const B_EVERY = Number(args['baseline-b-every'] ?? (QUICK ? 4 : 10));
 const SUBSET_EVERY = Number(args['subset-every'] ?? (QUICK ? 2 : 8));
+const B2_EVERY = Number(args['b2-every'] ?? (QUICK ? 1 : 2));
 const EDIT_SHARE = Number(args['edit-share']);
 const DIMS = 384;
 const CHUNK = { size: 1000, overlap: 150 };
@@ -87,7 +90,16 @@ async function main(): Promise<void> {
   const manifest = await ensureCorpus({ count: COUNT, seed: SEED, out: corpusDir });
   const work = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const editDir = join(work, 'corpus');
-  cpSync(corpusDir, editDir, { recursive: true });
+  // b2's copy: the edit phase rewrites files in place, and only the chosen share of them.
+  const b2Manifest: CorpusManifest = {
+    ...manifest,
+    files: manifest.files.filter((_, i) => i % B2_EVERY === 0),
+  };
+  b2Manifest.count = b2Manifest.files.length;
+  b2Manifest.totalBytes = b2Manifest.files.reduce((n, f) => n + f.bytes, 0);
+  mkdirSync(join(editDir, 'docs'), { recursive: true });
+  for (const f of b2Manifest.files) cpSync(join(corpusDir, f.file), join(editDir, f.file));
+  writeFileSync(join(editDir, 'manifest.json'), JSON.stringify(b2Manifest));
   const subsetDir = join(work, 'subset');
   const subset = manifest.files.filter((_, i) => i % SUBSET_EVERY === 0);
   mkdirSync(join(subsetDir, 'docs'), { recursive: true });
@@ -221,6 +233,9 @@ async function main(): Promise<void> {
         serverLatencyMs: 100,
         serverLimits: { maxInputs: 2048, maxRequestTokens: 300_000, maxInputTokens: 8192 },
         subsetEvery: SUBSET_EVERY,
+        b2Every: B2_EVERY,
+        b2Documents: b2Manifest.count,
+        b2Bytes: b2Manifest.totalBytes,
         subsetDocuments: subset.length,
         subsetBytes,
         baselineBEvery: B_EVERY,

@@ -18,7 +18,7 @@ export interface ReportInput {
     quick: boolean;
     totalSeconds: number;
   };
-  params: Record<string, unknown> & { corpusBytes: number; subsetBytes: number };
+  params: Record<string, unknown> & { corpusBytes: number; subsetBytes: number; b2Bytes: number };
   sluice: Record<string, SluiceResult>;
   baselineA: BaselineResult;
   baselineB: BaselineResult;
@@ -81,7 +81,7 @@ export function buildReport(input: ReportInput): Report {
   const { sluice, params, extras } = input;
   const figures: Record<string, Figures> = {};
   for (const [k, r] of Object.entries(sluice))
-    figures[`sluice ${k}`] = sluiceFigures(r, k === 'b2' ? params.corpusBytes : params.subsetBytes);
+    figures[`sluice ${k}`] = sluiceFigures(r, k === 'b2' ? params.b2Bytes : params.subsetBytes);
   figures['langchain a'] = baselineFigures(input.baselineA);
   figures['langchain b'] = baselineFigures(input.baselineB, extras.baselineBRequests as number);
   const f = (k: string) => figures[k]!;
@@ -195,7 +195,7 @@ export function printReport(r: Report): void {
   );
   out(
     `corpus: ${p.count} documents, ${(p.corpusBytes / 1e6).toFixed(1)} MB; aN/bN = condition, N worker processes; ` +
-      `b2 on the whole corpus, a1/a2/b1/langchain a on every ${String(r.params.subsetEvery)}th document, ` +
+      `b2 on every ${String(r.params.b2Every)}th document, a1/a2/b1/langchain a on every ${String(r.params.subsetEvery)}th, ` +
       `langchain b on every ${String(r.params.baselineBEvery)}th\n`,
   );
   const rows: Cell[][] = Object.entries(r.figures).map(([k, f]) => [

@@ -62,6 +62,8 @@ export interface PhaseResult {
   redisByCommand: Record<string, number>;
   embedRequests?: RequestFigures;
   peakRssMb: number[];
+  /** Workers that died mid-phase and were restarted (0 in a clean run). */
+  workerRestarts: number;
   /**
    * CPU seconds during the ingest: worker processes, their Postgres backends, redis-server, the
    * ingest CLI, and this process (in condition b mostly the test server counting tokens).
@@ -111,8 +113,25 @@ async function runPhase(s: SluiceScenario, phase: Phase, pool: pg.Pool, redis: R
   await phase.before?.();
   const env = childEnv(s);
   const workers: Child[] = [];
+  // A worker that dies mid-phase (this machine is shared: another session's chaos
+  // test may kill it) is restarted and counted, so the phase still completes.
+  let running = true;
+  let restarts = 0;
+  const spawnWorker = (i: number): Child => {
+    const w = start(process.execPath, [CLI, 'worker'], env, ROOT);
+    workers[i] = w;
+    void w.exited.then((code) => {
+      if (!running) return;
+      restarts++;
+      process.stderr.write(
+        `  worker ${w.pid} exited (${code}) mid-phase: restarting\n${w.stderrTail().slice(-400)}\n`,
+      );
+      spawnWorker(i);
+    });
+    return w;
+  };
   try {
-    for (let i = 0; i < s.workers; i++) workers.push(start(process.execPath, [CLI, 'worker'], env, ROOT));
+    for (let i = 0; i < s.workers; i++) spawnWorker(i);
     await Promise.all(workers.map((w) => waitFor(w, 'worker started', 60_000)));
     const stageId = await maxStageRunId(pool);
     const writesBefore = await writeFigures(pool);
@@ -126,7 +145,12 @@ async function runPhase(s: SluiceScenario, phase: Phase, pool: pg.Pool, redis: R
     const cpu0 = { w: sumCpu(workers.map((w) => w.pid)), r: s.redisPid ? cpuSeconds(s.redisPid) : 0 };
     const t0 = performance.now();
     const self0 = process.cpuUsage();
-    const ingest = start(process.execPath, [CLI, 'ingest', s.inputDir, '--wait', '--json'], env, ROOT);
+    const ingest = start(
+      process.execPath,
+      [CLI, 'ingest', s.inputDir, '--wait', '--json', '--timeout', '900'],
+      env,
+      ROOT,
+    );
     let ingestCpu = 0;
     const sampler = setInterval(() => {
       ingestCpu = Math.max(ingestCpu, cpuSeconds(ingest.pid));
@@ -137,6 +161,7 @@ async function runPhase(s: SluiceScenario, phase: Phase, pool: pg.Pool, redis: R
     if (code !== 0 && code !== 1)
       throw new Error(`${s.label}/${phase.label}: ingest exited ${code}:\n${ingest.stderrTail()}`);
     const peak = workers.map((w) => peakRssMb(w.pid));
+    running = false;
     // Workers' pool connections opened after the snapshot above are counted too.
     const live = await pool.query<{ pid: number }>(
       'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
@@ -173,8 +198,10 @@ async function runPhase(s: SluiceScenario, phase: Phase, pool: pg.Pool, redis: R
       ...(s.server ? { embedRequests: requestFigures(s.server, reqFrom) } : {}),
       peakRssMb: peak,
       cpuSeconds: cpu,
+      workerRestarts: restarts,
     };
   } finally {
+    running = false;
     await Promise.all(workers.map((w) => stop(w, 3000)));
   }
 }
