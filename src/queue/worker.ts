@@ -52,7 +52,18 @@ export function createStageWorker(
       const p = payload;
       const current = await markStage(rt.pool, p.documentId, p.contentHash, stage, attempt);
       if (!current) {
-        // Done already (a re-delivery after commit), or superseded by a newer version, deleted, or failed.
+        // Done already (a re-delivery after the load committed), or superseded by a
+        // newer version, deleted, or failed. Record the former as a checkpoint skip.
+        const doc = await getDocument(rt.pool, p.documentId);
+        if (doc?.status === 'done' && doc.indexed_hash === p.contentHash) {
+          await recordStageRun(rt.pool, {
+            documentId: p.documentId,
+            hash: p.contentHash,
+            stage,
+            outcome: 'skipped',
+            ms: performance.now() - started,
+          });
+        }
         opts.onOutcome?.(stage, p, 'superseded');
         return 'superseded';
       }

@@ -46,11 +46,18 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
   });
 }
 
+// Workers still running when the test process ends (a timed-out test) are killed with it.
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
 /** Starts `sluice worker` in the background; resolves once it logs that it started. */
 export function spawnWorker(env: Record<string, string>, args: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SLUICE_BIN, 'worker', ...args], {
-      env: childEnv({ SLUICE_LOG_LEVEL: 'info', ...env }),
+      // info level: the "worker started" line is how we know it is ready.
+      env: childEnv({ ...env, SLUICE_LOG_LEVEL: 'info' }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let log = '';
@@ -63,8 +70,12 @@ export function spawnWorker(env: Record<string, string>, args: string[] = []): P
       }
     };
     child.stderr?.on('data', onData);
+    children.add(child);
     child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`worker exited early (${code}): ${log}`)));
+    child.on('exit', (code) => {
+      children.delete(child);
+      reject(new Error(`worker exited early (${code}): ${log}`));
+    });
   });
 }
 
