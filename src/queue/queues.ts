@@ -59,6 +59,8 @@ export function createQueues(connection: Redis, prefix: string, attempts = 6): Q
   const entries = STAGES.map(
     (stage) => [stage, new Queue<JobPayload>(stage, { connection, prefix, defaultJobOptions })] as const,
   );
+  // Connection errors surface through the failing command; an unhandled 'error' event would only print noise.
+  for (const [, q] of entries) q.on('error', () => undefined);
   return Object.fromEntries(entries) as Queues;
 }
 

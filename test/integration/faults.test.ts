@@ -1,0 +1,99 @@
+// Issue 2 acceptance 5: transient faults (Postgres backends terminated, Redis
+// stopped and restarted mid-run) are retried and the run completes; a permanent
+// fault (a file no extractor accepts) fails only its own document.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForDocuments } from '../../src/queue/producer.ts';
+import { copyTextFixtures } from '../helpers/corpus.ts';
+import { ADMIN_URL } from '../helpers/db.ts';
+import { startPipeline } from '../helpers/pipeline.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
+
+let docs: ReturnType<typeof copyTextFixtures>;
+let redis: TestRedis;
+
+beforeAll(async () => {
+  docs = copyTextFixtures();
+  writeFileSync(
+    join(docs.dir, 'garbage.md'),
+    Buffer.from([0x00, 0xff, 0xfe, 0x01, 0x02, 0x9c, 0x00, 0x00, 0x13]),
+  );
+  redis = await startTestRedis();
+});
+
+afterAll(async () => {
+  await redis?.close();
+  docs?.cleanup();
+});
+
+async function expectOnlyGarbageFailed(
+  query: (sql: string) => Promise<{ uri: string; status: string; error_code: string | null }[]>,
+) {
+  const rows = await query('SELECT uri, status, error_code FROM sluice.documents ORDER BY uri');
+  expect(rows).toHaveLength(docs.files.length + 1);
+  for (const r of rows) {
+    if (r.uri.endsWith('garbage.md'))
+      expect(r).toMatchObject({ status: 'failed', error_code: 'UNSUPPORTED_TYPE' });
+    else expect(r).toMatchObject({ status: 'done', error_code: null });
+  }
+}
+
+describe('transient and permanent faults', () => {
+  it('survives its Postgres connections being terminated twice mid-run', async () => {
+    // Each extract holds 150 ms so the run is still going when backends are killed.
+    const p = await startPipeline({
+      label: 'faults-pg',
+      env: { SLUICE_FAULT_INJECTION: 'chunk:before:150' },
+    });
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    try {
+      const summary = await p.ingest([docs.dir]);
+      let killed = 0;
+      for (let round = 0; round < 2; round++) {
+        await new Promise((r) => setTimeout(r, 400));
+        const res = await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1',
+          [p.db.name],
+        );
+        killed += res.rowCount ?? 0;
+      }
+      expect(killed).toBeGreaterThan(0);
+      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 90_000, intervalMs: 200 });
+      expect(waited.timedOut).toBe(false);
+      await expectOnlyGarbageFailed((sql) => p.query(sql));
+      const retried = await p.query<{ n: string }>(
+        `SELECT count(*) AS n FROM sluice.documents WHERE attempts > 1 OR status = 'done'`,
+      );
+      expect(Number(retried[0]?.n)).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+      await p.close();
+    }
+  });
+
+  it('survives Redis stopping and restarting mid-run (appendonly keeps the queues)', async () => {
+    const p = await startPipeline({
+      label: 'faults-redis',
+      env: { REDIS_URL: redis.url, SLUICE_FAULT_INJECTION: 'chunk:before:150' },
+    });
+    try {
+      const summary = await p.ingest([docs.dir]);
+      await new Promise((r) => setTimeout(r, 500));
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, 1500));
+      await redis.start();
+      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 90_000, intervalMs: 200 });
+      expect(waited.timedOut).toBe(false);
+      await expectOnlyGarbageFailed((sql) => p.query(sql));
+      const dupes = await p.query(
+        'SELECT document_id, ordinal FROM sluice.chunks GROUP BY 1, 2 HAVING count(*) > 1',
+      );
+      expect(dupes).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+});
