@@ -163,17 +163,19 @@ export function createStageWorker(
     const data = job.data as JobPayload | undefined;
     const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1) || err?.name === 'UnrecoverableError';
     if (!data?.documentId || !exhausted || !/stalled|lock/i.test(err?.message ?? '')) return;
-    void getDocument(rt.pool, data.documentId).then((doc) => {
-      if (doc && doc.status === 'processing' && doc.content_hash === data.contentHash) {
-        const code = CODE_PREFIX.exec(err.message)?.[1] ?? 'INTERNAL';
-        return markFailed(rt.pool, data.documentId, data.contentHash, {
-          code,
-          message: err.message,
-          stage,
-          attempts: job.attemptsMade,
-        });
-      }
-    });
+    void getDocument(rt.pool, data.documentId)
+      .then((doc) => {
+        if (doc && doc.status === 'processing' && doc.content_hash === data.contentHash) {
+          const code = CODE_PREFIX.exec(err.message)?.[1] ?? 'INTERNAL';
+          return markFailed(rt.pool, data.documentId, data.contentHash, {
+            code,
+            message: err.message,
+            stage,
+            attempts: job.attemptsMade,
+          });
+        }
+      })
+      .catch((e) => log.error(`could not record failure of document ${data.documentId}: ${messageOf(e)}`));
   });
   worker.on('error', (err) => log.warn(`${stage} worker: ${messageOf(err)}`));
   worker.on('closed', () => connection.disconnect());

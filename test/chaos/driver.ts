@@ -316,6 +316,8 @@ async function queueCounts(redisUrl: string, prefix: string): Promise<Record<str
 
 interface Snapshot {
   docs: Map<string, string>;
+  /** stage and error message per uri, to explain a difference. */
+  why: Map<string, string>;
   chunks: Map<string, string>;
   summary: Summary;
 }
@@ -325,7 +327,7 @@ async function snapshot(dbUrl: string, queues: Record<string, number>): Promise<
   await c.connect();
   const q = async (sql: string) => (await c.query(sql)).rows;
   const docs = await q(
-    'SELECT uri, status, error_code, content_hash, indexed_hash FROM sluice.documents ORDER BY uri',
+    'SELECT uri, status, stage, error_code, error_message, content_hash, indexed_hash FROM sluice.documents ORDER BY uri',
   );
   const chunks = await q(
     `SELECT d.uri, string_agg(c.ordinal || ':' || c.content_hash || ':' || md5(c.text) || ':' || md5(c.embedding::text), ',' ORDER BY c.ordinal) AS sig,
@@ -357,6 +359,7 @@ async function snapshot(dbUrl: string, queues: Record<string, number>): Promise<
   await c.end();
   return {
     docs: new Map(docs.map((d) => [d.uri, `${d.status}:${d.error_code ?? ''}:${d.content_hash ?? ''}`])),
+    why: new Map(docs.map((d) => [d.uri, `stage ${d.stage}: ${d.error_message ?? ''}`])),
     chunks: new Map(chunks.map((r) => [r.uri, r.sig])),
     summary,
   };
@@ -367,7 +370,9 @@ function compare(a: Snapshot, b: Snapshot): string[] {
   const uris = new Set([...a.docs.keys(), ...b.docs.keys()]);
   for (const uri of uris) {
     if (a.docs.get(uri) !== b.docs.get(uri))
-      problems.push(`document ${uri}: chaos ${a.docs.get(uri)} vs clean ${b.docs.get(uri)}`);
+      problems.push(
+        `document ${uri}: chaos ${a.docs.get(uri)} (${a.why.get(uri)}) vs clean ${b.docs.get(uri)}`,
+      );
     if (a.chunks.get(uri) !== b.chunks.get(uri)) problems.push(`chunks of ${uri} differ from the clean run`);
   }
   for (const [name, s] of [
@@ -505,9 +510,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     log(
       `chaos phase over after ${((Date.now() - t0) / 1000).toFixed(1)}s; ${healed} worker(s) had died alone`,
     );
-    const pending = await waitSettled(chaosUrl, 180_000);
+    const pending = await waitSettled(chaosUrl, 150_000);
     const problems: string[] = [];
-    if (pending > 0) problems.push(`chaos: ${pending} documents still queued/processing after 180 s`);
+    if (pending > 0) problems.push(`chaos: ${pending} documents still queued/processing after 150 s`);
     await sleep(2500); // let BullMQ finish moving the last jobs
     const chaosQueues = await queueCounts(redis.url, env.SLUICE_QUEUE_PREFIX!);
     await fleet.stop();
