@@ -3,6 +3,7 @@
 import type { Worker } from 'bullmq';
 import type { StageName } from './jobs.ts';
 import { evictionPolicy } from './queues.ts';
+import { startReconciler } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 import { createStageWorker, type StageWorkerOptions } from './worker.ts';
 
@@ -30,9 +31,11 @@ export async function startWorkers(
     }),
   );
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const reconciler = startReconciler(rt, Math.max(5000, Math.min(60_000, rt.config.lockDurationMs * 2)));
   return {
     workers,
     async close() {
+      reconciler.stop();
       await Promise.all(workers.map((w) => w.close()));
     },
   };

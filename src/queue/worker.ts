@@ -29,8 +29,6 @@ export function backoffDelay(attemptsMade: number, baseMs: number, err?: Error):
   return Math.max(jittered, typeof retryAfter === 'number' ? retryAfter * 1000 : 0);
 }
 
-const CODE_PREFIX = /^([A-Z_]+): /;
-
 export function createStageWorker(
   rt: Runtime,
   stage: StageName,
@@ -156,26 +154,11 @@ export function createStageWorker(
     autorun: true,
   });
 
-  // Jobs that fail outside the processor (stalled too often, lost locks) still
-  // leave their document with a reason.
+  // Jobs that fail outside the processor (stalled past BullMQ's limit, lost
+  // locks) are not failures of their document: the reconciler (reconcile.ts)
+  // finds the document without a live job and puts it back, with a cap.
   worker.on('failed', (job, err) => {
-    if (!job) return;
-    const data = job.data as JobPayload | undefined;
-    const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1) || err?.name === 'UnrecoverableError';
-    if (!data?.documentId || !exhausted || !/stalled|lock/i.test(err?.message ?? '')) return;
-    void getDocument(rt.pool, data.documentId)
-      .then((doc) => {
-        if (doc && doc.status === 'processing' && doc.content_hash === data.contentHash) {
-          const code = CODE_PREFIX.exec(err.message)?.[1] ?? 'INTERNAL';
-          return markFailed(rt.pool, data.documentId, data.contentHash, {
-            code,
-            message: err.message,
-            stage,
-            attempts: job.attemptsMade,
-          });
-        }
-      })
-      .catch((e) => log.error(`could not record failure of document ${data.documentId}: ${messageOf(e)}`));
+    if (job && /stalled|lock/i.test(err?.message ?? '')) log.warn(`${stage} job ${job.id}: ${err.message}`);
   });
   worker.on('error', (err) => log.warn(`${stage} worker: ${messageOf(err)}`));
   worker.on('closed', () => connection.disconnect());

@@ -1,0 +1,79 @@
+// The reconciler puts back documents whose job vanished (stalled past BullMQ's
+// limit, lost with a Redis write) and fails, with a reason, one that keeps
+// getting interrupted — nothing is left 'processing' forever.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobId } from '../../src/queue/jobs.ts';
+import { waitForDocuments } from '../../src/queue/producer.ts';
+import { reconcile } from '../../src/queue/reconcile.ts';
+import { startWorkers } from '../../src/queue/supervisor.ts';
+import { scratchDir } from '../helpers/corpus.ts';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
+
+let p: TestPipeline;
+let scratch: ReturnType<typeof scratchDir>;
+
+beforeAll(async () => {
+  p = await startPipeline({ label: 'reconcile', stages: [] });
+  scratch = scratchDir('reconcile');
+});
+
+afterAll(async () => {
+  await p?.close();
+  scratch?.cleanup();
+});
+
+describe('reconciler', () => {
+  it('re-queues a document whose job was lost, and leaves one with a live job alone', async () => {
+    writeFileSync(join(scratch.dir, 'lost.txt'), 'a document whose job Redis forgot');
+    writeFileSync(join(scratch.dir, 'kept.txt'), 'a document whose job is still waiting');
+    const summary = await p.ingest([scratch.dir]);
+    expect(summary.queued).toBe(2);
+    const docs = await p.query<{ id: string; uri: string; content_hash: string }>(
+      'SELECT id, uri, content_hash FROM sluice.documents ORDER BY uri',
+    );
+    const [kept, lost] = docs;
+    await p.rt.queues.extract.remove(
+      jobId('extract', { documentId: Number(lost!.id), contentHash: lost!.content_hash }),
+    );
+    await p.query(`UPDATE sluice.documents SET updated_at = now() - interval '1 hour'`);
+
+    const result = await reconcile(p.rt, { staleMs: 60_000 });
+    expect(result).toEqual({ checked: 2, requeued: 1, failed: 0 });
+    expect(
+      await p.rt.queues.extract.getJob(
+        jobId('extract', { documentId: Number(lost!.id), contentHash: lost!.content_hash }),
+      ),
+    ).toBeDefined();
+
+    const workers = await startWorkers(p.rt, ['extract', 'chunk', 'embed', 'load'], { concurrency: 2 });
+    try {
+      const waited = await waitForDocuments(p.rt, [Number(kept!.id), Number(lost!.id)], {
+        timeoutMs: 30_000,
+      });
+      expect(waited).toMatchObject({ done: 2, failed: 0, pending: 0 });
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('fails a document that was interrupted too many times, with a reason', async () => {
+    writeFileSync(join(scratch.dir, 'poison.txt'), 'a document that keeps killing its worker');
+    const summary = await p.ingest([join(scratch.dir, 'poison.txt')]);
+    const id = summary.ids[0]!;
+    await p.rt.queues.extract.obliterate({ force: true });
+    await p.query(
+      `UPDATE sluice.documents SET status = 'processing', attempts = 100, updated_at = now() - interval '1 hour' WHERE id = $1`,
+      [id],
+    );
+    const result = await reconcile(p.rt, { staleMs: 60_000 });
+    expect(result.failed).toBe(1);
+    const [doc] = await p.query<{ status: string; error_code: string; error_message: string }>(
+      'SELECT status, error_code, error_message FROM sluice.documents WHERE id = $1',
+      [id],
+    );
+    expect(doc).toMatchObject({ status: 'failed', error_code: 'INTERNAL' });
+    expect(doc?.error_message).toContain('interrupted');
+  });
+});
