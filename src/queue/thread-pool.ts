@@ -36,6 +36,8 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  /** Set once the thread has loaded its modules: boot time never counts against a task's limit. */
+  ready: boolean;
   busy?: { pending: Pending; timer: NodeJS.Timeout; onAbort: () => void };
 }
 
@@ -59,15 +61,23 @@ export function createThreadPool(opts: ThreadPoolOptions): ThreadPool {
       stderr: false,
     });
     worker.unref();
-    const slot: Slot = { worker };
-    worker.on('message', (msg: { ok: boolean; value?: unknown; error?: SerializedError }) => {
-      const busy = slot.busy;
-      if (!busy) return;
-      finish(slot);
-      if (msg.ok) busy.pending.resolve(msg.value);
-      else busy.pending.reject(deserialize(msg.error));
-      pump();
-    });
+    const slot: Slot = { worker, ready: false };
+    worker.on(
+      'message',
+      (msg: { ready?: boolean; ok?: boolean; value?: unknown; error?: SerializedError }) => {
+        if (msg.ready) {
+          slot.ready = true;
+          pump();
+          return;
+        }
+        const busy = slot.busy;
+        if (!busy) return;
+        finish(slot);
+        if (msg.ok) busy.pending.resolve(msg.value);
+        else busy.pending.reject(deserialize(msg.error));
+        pump();
+      },
+    );
     worker.on('error', (err: Error & { code?: string }) => {
       const busy = slot.busy;
       replace(slot);
@@ -102,9 +112,12 @@ export function createThreadPool(opts: ThreadPoolOptions): ThreadPool {
   function pump(): void {
     if (closed) return;
     while (queue.length > 0) {
-      let slot = slots.find((s) => !s.busy);
-      if (!slot && slots.length < opts.threads) slot = spawn();
-      if (!slot) return;
+      const slot = slots.find((s) => s.ready && !s.busy);
+      if (!slot) {
+        // A new thread picks the queue up once it reports ready.
+        if (slots.filter((s) => !s.ready).length < queue.length && slots.length < opts.threads) spawn();
+        return;
+      }
       const pending = queue.shift()!;
       if (pending.signal?.aborted) {
         pending.reject(new SluiceError('TIMEOUT', 'task was cancelled before it started'));

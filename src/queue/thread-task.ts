@@ -40,3 +40,6 @@ parentPort?.on('message', (task: ThreadTask) => {
       }),
   );
 });
+
+// Modules are loaded: tell the pool, which starts task timers only from here.
+parentPort?.postMessage({ ready: true });
