@@ -19,12 +19,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Databases cloned from a template share its run and project, so that project's teardown sweeps only them. */
+export function testDbPrefix(template: string): string {
+  return `${template.replace('sluice_tmpl_', 'sluice_t_')}_`;
+}
+
 /** A fresh, migrated database for one test file. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = inject('templateDb');
-  // The global-setup pid prefixes the template name; reuse it so its teardown sweeps leftovers.
-  const pid = template.split('_')[2];
-  const name = `sluice_t_${pid}_${randomBytes(4).toString('hex')}`;
+  const name = `${testDbPrefix(template)}${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   try {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
-import { ADMIN_URL, dbUrl } from './db.ts';
+import { ADMIN_URL, dbUrl, testDbPrefix } from './db.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,7 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Test files drop their own databases; sweep leftovers of crashed files too.
     const { rows } = await admin.query<{ datname: string }>(
       `SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = $2`,
-      [`sluice_t_${process.pid}_%`, template],
+      // Only this project's databases: projects run side by side in one process.
+      [`${testDbPrefix(template)}%`, template],
     );
     for (const r of rows)
       await admin.query(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`).catch(() => undefined);
