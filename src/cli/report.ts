@@ -1,5 +1,6 @@
 // Waiting and reporting shared by `ingest --wait` and `run`: progress while
 // documents move, then a summary with every failure and its reason code.
+import { buildMissingIndexes } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
 import { type IngestSummary, type WaitProgress, waitForDocuments } from '../queue/producer.ts';
 import type { Runtime } from '../queue/runtime.ts';
@@ -33,6 +34,7 @@ export async function waitWithProgress(
   });
   progress.finish();
   void g;
+  if (!result.timedOut) await buildMissingIndexes(rt.pool).catch(() => undefined);
   return { ...result, seconds: (Date.now() - started) / 1000 };
 }
 

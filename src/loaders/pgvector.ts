@@ -112,15 +112,106 @@ export async function ensureCollection(pool: Pool, spec: CollectionSpec): Promis
         index,
       ],
     );
-    if (spec.dimensions <= 4000) {
-      await client.query(
-        `CREATE INDEX IF NOT EXISTS ${index} ON sluice.chunks
-         USING hnsw ((embedding::${vectorCast(info)}) ${vectorType}_cosine_ops)
-         WHERE collection = ${literal(spec.name)} AND generation = 1`,
-      );
-    }
+    // The HNSW index is built later, once the collection is idle (buildMissingIndexes):
+    // inserting into an existing HNSW graph costs far more per row than building it
+    // once over loaded rows (pgvector's own advice), and searches are exact meanwhile.
     return info;
   });
+}
+
+/** Collections with this many chunks get their index even while ingestion is still running. */
+export const INDEX_BUSY_THRESHOLD = 50_000;
+/** pgvector's HNSW limit for halfvec. */
+export const HNSW_HALFVEC_MAX = 4000;
+
+export type IndexOutcome = 'exists' | 'built' | 'busy' | 'unsupported';
+
+/**
+ * Builds the HNSW cosine index of every active collection generation that lacks
+ * one, when the collection is idle (nothing queued or processing) or large.
+ * CREATE INDEX CONCURRENTLY keeps reads and writes going; an advisory lock keeps
+ * one builder per collection across machines; an invalid leftover of an
+ * interrupted build is dropped and rebuilt.
+ */
+export async function buildMissingIndexes(
+  pool: Pool,
+  opts: { force?: boolean } = {},
+): Promise<Record<string, IndexOutcome>> {
+  const { rows } = await pool.query<{
+    collection: string;
+    generation: number;
+    dimensions: number;
+    vector_type: 'vector' | 'halfvec';
+    index_name: string;
+    valid: boolean | null;
+  }>(
+    `SELECT g.collection, g.generation, g.dimensions, g.vector_type, g.index_name,
+            (SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+              WHERE c.relname = g.index_name AND c.relnamespace = 'sluice'::regnamespace) AS valid
+     FROM sluice.collection_generations g WHERE g.state IN ('active', 'building')`,
+  );
+  const out: Record<string, IndexOutcome> = {};
+  for (const g of rows) {
+    const key = `${g.collection}#${g.generation}`;
+    if (g.valid === true) {
+      out[key] = 'exists';
+      continue;
+    }
+    if (g.dimensions > HNSW_HALFVEC_MAX) {
+      out[key] = 'unsupported';
+      continue;
+    }
+    if (!opts.force) {
+      const [busy] = (
+        await pool.query<{ pending: string; chunks: string }>(
+          `SELECT (SELECT count(*) FROM sluice.documents WHERE collection = $1 AND status IN ('queued', 'processing')) AS pending,
+                  (SELECT count(*) FROM sluice.chunks WHERE collection = $1 AND generation = $2) AS chunks`,
+          [g.collection, g.generation],
+        )
+      ).rows;
+      if (Number(busy?.pending) > 0 && Number(busy?.chunks) < INDEX_BUSY_THRESHOLD) {
+        out[key] = 'busy';
+        continue;
+      }
+    }
+    out[key] = await buildIndex(pool, g);
+  }
+  return out;
+}
+
+async function buildIndex(
+  pool: Pool,
+  g: {
+    collection: string;
+    generation: number;
+    dimensions: number;
+    vector_type: 'vector' | 'halfvec';
+    index_name: string;
+    valid: boolean | null;
+  },
+): Promise<IndexOutcome> {
+  const client = await pool.connect();
+  const lockKey = `sluice.index:${g.collection}:${g.generation}`;
+  try {
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+      lockKey,
+    ]);
+    if (!rows[0]?.ok) return 'busy';
+    try {
+      if (g.valid === false) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS sluice.${g.index_name}`);
+      const cast = vectorCast({ dimensions: g.dimensions, vectorType: g.vector_type });
+      await client.query(
+        `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${g.index_name} ON sluice.chunks
+         USING hnsw ((embedding::${cast}) ${g.vector_type}_cosine_ops)
+         WHERE collection = ${literal(g.collection)} AND generation = ${Number(g.generation)}`,
+      );
+      return 'built';
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
+    }
+  } finally {
+    client.release();
+  }
 }
 
 export type LoadOutcome = 'loaded' | 'superseded';

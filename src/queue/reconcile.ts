@@ -1,10 +1,12 @@
 // The reconciler: Postgres is the ledger, Redis only carries work. A document
 // that is queued or processing but has no live job (its job stalled past
 // BullMQ's limit, Redis lost a write, a process died between two steps) is put
-// back on its stage's queue. Runs in every worker; a Redis lock keeps one sweep
+// back on its stage's queue. The same tick builds HNSW indexes of collections
+// that have gone idle (see buildMissingIndexes). Runs in every worker; a Redis lock keeps one sweep
 // at a time across machines. Stalls are treated as transient, with a cap so a
 // document that kills its worker every time still ends failed with a reason.
 import { markFailed, type Stage } from '../loaders/documents.ts';
+import { buildMissingIndexes } from '../loaders/pgvector.ts';
 import { type JobPayload, jobId } from './jobs.ts';
 import { enqueue } from './queues.ts';
 import type { Runtime } from './runtime.ts';
@@ -88,6 +90,7 @@ export function startReconciler(rt: Runtime, intervalMs: number): { stop(): void
   const tick = async () => {
     try {
       await reconcile(rt, { staleMs });
+      await buildMissingIndexes(rt.pool);
     } catch (err) {
       rt.log.warn(`reconciler: ${(err as Error).message}`);
     }

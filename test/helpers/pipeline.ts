@@ -2,6 +2,7 @@
 // runtime and in-process workers, plus helpers to ingest and wait.
 import { type Config, loadConfig } from '../../src/config.ts';
 import type { Embedder } from '../../src/embedders/types.ts';
+import { buildMissingIndexes } from '../../src/loaders/pgvector.ts';
 import { createLogger } from '../../src/log.ts';
 import { STAGES, type StageName } from '../../src/queue/jobs.ts';
 import { type IngestSummary, ingestFiles, waitForDocuments } from '../../src/queue/producer.ts';
@@ -75,6 +76,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline
         intervalMs: 100,
       });
       if (waited.timedOut) throw new Error(`documents still pending after wait: ${JSON.stringify(waited)}`);
+      await buildMissingIndexes(rt.pool); // as `ingest --wait` does
       return summary;
     },
     async query(sql, params) {

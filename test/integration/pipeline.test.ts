@@ -62,6 +62,28 @@ describe('core pipeline on real documents', () => {
     expect(meta[0]?.m).toMatchObject({ char_start: 0, heading_path: expect.any(Array) });
   });
 
+  it('builds the collection HNSW cosine index once ingestion is idle, and search uses it', async () => {
+    const idx = await p.query<{ def: string }>(
+      `SELECT indexdef AS def FROM pg_indexes WHERE schemaname = 'sluice' AND indexdef ILIKE '%hnsw%'`,
+    );
+    expect(idx).toHaveLength(1);
+    expect(idx[0]?.def).toContain('vector(384)) vector_cosine_ops');
+    expect(idx[0]?.def).toContain("collection = 'default'::text");
+    const client = await p.rt.pool.connect();
+    try {
+      await client.query('SET enable_seqscan = off'); // the table is tiny: make the planner show it can use the index
+      const plan = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT id FROM sluice.chunks WHERE collection = 'default' AND generation = 1
+         ORDER BY embedding::vector(384) <=> (SELECT embedding FROM sluice.chunks LIMIT 1)::vector(384) LIMIT 5`,
+      );
+      expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(
+        /Index Scan using chunks_hnsw_default/,
+      );
+    } finally {
+      client.release();
+    }
+  });
+
   it('finds a distinctive phrase with `sluice search`, its file first', async () => {
     const res = await runCli(['search', 'Apparent solar time and mean solar time', '-k', '3', '--json'], {
       env: p.env,

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildMissingIndexes } from '../../src/loaders/pgvector.ts';
 import { jobId } from '../../src/queue/jobs.ts';
 import { waitForDocuments } from '../../src/queue/producer.ts';
 import { reconcile } from '../../src/queue/reconcile.ts';
@@ -76,4 +77,18 @@ describe('reconciler', () => {
     expect(doc).toMatchObject({ status: 'failed', error_code: 'INTERNAL' });
     expect(doc?.error_message).toContain('interrupted');
   });
+
+  it('builds a collection index only once the collection is idle (or forced), once', async () => {
+    writeFileSync(join(scratch.dir, 'pending.txt'), 'a document still waiting for a worker');
+    await p.ingest([join(scratch.dir, 'pending.txt')]);
+    await p.query(`DROP INDEX IF EXISTS sluice.${await indexName()}`);
+    expect(await buildMissingIndexes(p.rt.pool)).toEqual({ 'default#1': 'busy' });
+    expect(await buildMissingIndexes(p.rt.pool, { force: true })).toEqual({ 'default#1': 'built' });
+    expect(await buildMissingIndexes(p.rt.pool)).toEqual({ 'default#1': 'exists' });
+  });
 });
+
+async function indexName(): Promise<string> {
+  const [g] = await p.query<{ index_name: string }>('SELECT index_name FROM sluice.collection_generations');
+  return g!.index_name;
+}
