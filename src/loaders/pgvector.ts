@@ -1,6 +1,6 @@
 // The pgvector sink: collections and their vector indexes, the atomic swap of a
 // document's chunks, and similarity search. Only this folder writes chunks.
-import { type Pool, withTransaction } from '../db/pool.ts';
+import { type Pool, type PoolClient, withTransaction } from '../db/pool.ts';
 import { SluiceError } from '../errors.ts';
 import type { Chunk } from '../transforms/chunk.ts';
 import { CopyWriter, copyIn, vectorDims } from './copy.ts';
@@ -59,20 +59,7 @@ export async function ensureCollection(pool: Pool, spec: CollectionSpec): Promis
     await client.query('INSERT INTO sluice.collections (name) VALUES ($1) ON CONFLICT DO NOTHING', [
       spec.name,
     ]);
-    const { rows } = await client.query<{
-      generation: number;
-      dimensions: number;
-      vector_type: 'vector' | 'halfvec';
-      embedder: string;
-      model: string;
-    }>(
-      `SELECT g.generation, g.dimensions, g.vector_type, g.embedder, g.model
-       FROM sluice.collections c JOIN sluice.collection_generations g
-         ON g.collection = c.name AND g.generation = c.active_generation
-       WHERE c.name = $1`,
-      [spec.name],
-    );
-    const found = rows[0];
+    const found = await getCollection(client, spec.name);
     if (found) {
       if (
         found.dimensions !== spec.dimensions ||
@@ -86,14 +73,7 @@ export async function ensureCollection(pool: Pool, spec: CollectionSpec): Promis
             'Use another collection (--collection) or restore the original embedder settings.',
         );
       }
-      return {
-        name: spec.name,
-        generation: found.generation,
-        dimensions: found.dimensions,
-        vectorType: found.vector_type,
-        embedder: found.embedder,
-        model: found.model,
-      };
+      return found;
     }
     const vectorType = spec.dimensions > HNSW_VECTOR_MAX ? 'halfvec' : 'vector';
     const info: CollectionInfo = { ...spec, generation: 1, vectorType };
@@ -346,8 +326,11 @@ export async function searchChunks(
 }
 
 /** The active generation of an existing collection, or undefined. */
-export async function getCollection(pool: Pool, name: string): Promise<CollectionInfo | undefined> {
-  const { rows } = await pool.query<{
+export async function getCollection(
+  db: Pick<Pool, 'query'> | PoolClient,
+  name: string,
+): Promise<CollectionInfo | undefined> {
+  const { rows } = await db.query<{
     generation: number;
     dimensions: number;
     vector_type: 'vector' | 'halfvec';
