@@ -17,9 +17,22 @@ export const EXTRACTORS: readonly Extractor[] = [
   textExtractor,
 ];
 
+/** What a user can do about formats sluice recognises but does not read. */
+const HINTS: Record<string, string> = {
+  'application/msword':
+    'legacy Word (.doc) files are not supported; save the file as .docx and ingest it again',
+  'application/zip': 'ZIP archives are not unpacked; extract the files and ingest them',
+};
+
 /** The extractor for a sniffed content type, or UNSUPPORTED_TYPE. */
 export function pickExtractor(mime: string): Extractor {
   const found = EXTRACTORS.find((e) => e.mimeTypes.includes(mime));
-  if (!found) throw new SluiceError('UNSUPPORTED_TYPE', `no extractor for content type ${mime}`);
+  if (!found) {
+    const hint = HINTS[mime];
+    throw new SluiceError(
+      'UNSUPPORTED_TYPE',
+      `no extractor for content type ${mime}${hint ? `: ${hint}` : ''}`,
+    );
+  }
   return found;
 }
