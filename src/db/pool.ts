@@ -28,7 +28,11 @@ export function createPool(databaseUrl: string, opts: PoolOptions = {}): Pool {
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
-  pool.on('connect', () => {
+  pool.on('connect', (client) => {
+    // A backend terminated while its client is checked out but between queries
+    // emits 'error' on the client; unhandled, that would crash the process. The
+    // failure surfaces instead through the next query, and the client is discarded.
+    client.on('error', () => undefined);
     if (registered) return;
     registered = true;
     // The vector extension may not exist yet (before `sluice migrate`): retried on the next connection.
@@ -62,15 +66,18 @@ export function connectionError(err: unknown, databaseUrl: string): SluiceError 
 /** Runs fn inside a transaction on one client; rolls back on error. */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let failed = false;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    failed = true;
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    // A client whose transaction failed may have lost its connection: never reuse it.
+    client.release(failed);
   }
 }

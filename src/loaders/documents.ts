@@ -1,7 +1,7 @@
 // Document rows: the ledger of what was ingested and where each document is.
 // Every status change goes through here, guarded by the content hash so a stale
 // job for an old version can never overwrite the state of a newer one.
-import type { Pool } from '../db/pool.ts';
+import { type Pool, withTransaction } from '../db/pool.ts';
 
 export type DocumentStatus = 'queued' | 'processing' | 'done' | 'skipped' | 'failed' | 'deleted';
 export type Stage = 'extract' | 'chunk' | 'embed' | 'load';
@@ -164,23 +164,15 @@ export async function requeue(pool: Pool, id: number): Promise<void> {
 /** Removes a document's chunks and marks it deleted, in one transaction. */
 export async function deleteDocuments(pool: Pool, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [ids]);
     const { rowCount } = await client.query(
       `UPDATE sluice.documents SET status = 'deleted', stage = NULL, indexed_hash = NULL, updated_at = now()
        WHERE id = ANY($1::bigint[])`,
       [ids],
     );
-    await client.query('COMMIT');
     return rowCount ?? 0;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Status of a set of documents, for `ingest --wait` progress. */

@@ -171,6 +171,7 @@ async function buildIndex(
   },
 ): Promise<IndexOutcome> {
   const client = await pool.connect();
+  let failed = false;
   const lockKey = `sluice.index:${g.collection}:${g.generation}`;
   try {
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
@@ -186,11 +187,14 @@ async function buildIndex(
          WHERE collection = ${literal(g.collection)} AND generation = ${Number(g.generation)}`,
       );
       return 'built';
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
     }
   } finally {
-    client.release();
+    client.release(failed);
   }
 }
 
