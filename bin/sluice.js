@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Launcher: runs the built CLI when present, otherwise the TypeScript sources
-// directly (Node >= 22.18 strips types natively, so a clone needs no build step).
+// Launcher. In a checkout, Node (>= 22.18) runs the TypeScript sources directly, so
+// a clone needs no build step and never runs a stale build. Installed as a package
+// (under node_modules, where Node will not strip types), it runs the built dist/.
 import { existsSync } from 'node:fs';
 
-const built = new URL('../dist/cli/main.js', import.meta.url);
-const entry = existsSync(built) ? built : new URL('../src/cli/main.ts', import.meta.url);
+const src = new URL('../src/cli/main.ts', import.meta.url);
+const dist = new URL('../dist/cli/main.js', import.meta.url);
+const installed = import.meta.url.includes('/node_modules/');
+const useSrc = existsSync(src) && !installed && process.features.typescript;
+const entry = useSrc || !existsSync(dist) ? src : dist;
 const { runMain } = await import(entry.href);
 process.exitCode = await runMain(process.argv.slice(2));
