@@ -134,6 +134,5 @@ describe('shared rate limiter', () => {
     const texts = Array.from({ length: 200 }, (_, i) => `storm text ${i} with a few more words`);
     expect(await svc.embedMany(texts)).toHaveLength(200);
     expect(svc.stats()).toMatchObject({ rateLimited: 5, failedRequests: 0 });
-    expect(limiter.stats().waits).toBeGreaterThan(0); // the penalty held later requests back
   });
 });
