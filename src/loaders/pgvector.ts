@@ -115,7 +115,7 @@ export type IndexOutcome = 'exists' | 'built' | 'busy' | 'unsupported';
  */
 export async function buildMissingIndexes(
   pool: Pool,
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; lockTimeoutMs?: number } = {},
 ): Promise<Record<string, IndexOutcome>> {
   const { rows } = await pool.query<{
     collection: string;
@@ -154,7 +154,7 @@ export async function buildMissingIndexes(
         continue;
       }
     }
-    out[key] = await buildIndex(pool, g);
+    out[key] = await buildIndex(pool, g, opts.lockTimeoutMs ?? 30_000);
   }
   return out;
 }
@@ -169,9 +169,9 @@ async function buildIndex(
     index_name: string;
     valid: boolean | null;
   },
+  lockTimeoutMs: number,
 ): Promise<IndexOutcome> {
   const client = await pool.connect();
-  let failed = false;
   const lockKey = `sluice.index:${g.collection}:${g.generation}`;
   try {
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
@@ -179,6 +179,10 @@ async function buildIndex(
     ]);
     if (!rows[0]?.ok) return 'busy';
     try {
+      // CREATE INDEX CONCURRENTLY waits for every older transaction in the database;
+      // a stuck one must not hold the caller (a worker's maintenance tick, a CLI) forever.
+      // On timeout the invalid leftover is dropped and rebuilt next time.
+      await client.query(`SET lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
       if (g.valid === false) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS sluice.${g.index_name}`);
       const cast = vectorCast({ dimensions: g.dimensions, vectorType: g.vector_type });
       await client.query(
@@ -187,14 +191,11 @@ async function buildIndex(
          WHERE collection = ${literal(g.collection)} AND generation = ${Number(g.generation)}`,
       );
       return 'built';
-    } catch (err) {
-      failed = true;
-      throw err;
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
     }
   } finally {
-    client.release(failed);
+    client.release(true); // session settings changed: do not hand this connection to anyone else
   }
 }
 

@@ -83,24 +83,33 @@ export async function reconcile(
 }
 
 /** Runs reconcile() now and then every intervalMs until stopped. */
-export function startReconciler(rt: Runtime, intervalMs: number): { stop(): void } {
+export function startReconciler(rt: Runtime, intervalMs: number): { stop(): Promise<void> } {
   const staleMs = Math.max(rt.config.lockDurationMs + rt.config.stalledIntervalMs, 2000) * 2;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let indexing: Promise<unknown> | undefined;
   const tick = async () => {
     try {
       await reconcile(rt, { staleMs });
-      await buildMissingIndexes(rt.pool);
     } catch (err) {
       rt.log.warn(`reconciler: ${(err as Error).message}`);
+    }
+    // Index builds can take long; they run beside the sweep, one at a time.
+    if (!indexing && !stopped) {
+      indexing = buildMissingIndexes(rt.pool)
+        .catch((err) => rt.log.warn(`index build: ${(err as Error).message}`))
+        .finally(() => {
+          indexing = undefined;
+        });
     }
     if (!stopped) timer = setTimeout(tick, intervalMs);
   };
   timer = setTimeout(tick, Math.min(intervalMs, 1000));
   return {
-    stop() {
+    async stop() {
       stopped = true;
       clearTimeout(timer);
+      await indexing;
     },
   };
 }

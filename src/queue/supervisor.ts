@@ -35,7 +35,7 @@ export async function startWorkers(
   return {
     workers,
     async close() {
-      reconciler.stop();
+      await reconciler.stop();
       await Promise.all(workers.map((w) => w.close()));
     },
   };

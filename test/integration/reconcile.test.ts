@@ -88,6 +88,31 @@ describe('reconciler', () => {
   });
 });
 
+describe('index builds never hang their caller', () => {
+  it('gives up after lockTimeoutMs while an old transaction is open, then builds once it is gone', async () => {
+    await p.query(`DROP INDEX IF EXISTS sluice.${await indexName()}`);
+    const blocker = await p.rt.pool.connect();
+    try {
+      await blocker.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await blocker.query('SELECT count(*) FROM sluice.chunks'); // holds a snapshot and a lock
+      const started = Date.now();
+      await expect(buildMissingIndexes(p.rt.pool, { force: true, lockTimeoutMs: 500 })).rejects.toThrow(
+        /lock timeout/,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    expect(await buildMissingIndexes(p.rt.pool, { force: true })).toEqual({ 'default#1': 'built' });
+    const [valid] = await p.query<{ v: boolean }>(
+      `SELECT indisvalid AS v FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = $1`,
+      [await indexName()],
+    );
+    expect(valid?.v).toBe(true);
+  });
+});
+
 async function indexName(): Promise<string> {
   const [g] = await p.query<{ index_name: string }>('SELECT index_name FROM sluice.collection_generations');
   return g!.index_name;
