@@ -102,5 +102,25 @@ export function vectorDims(binary: Uint8Array): number {
 /** Streams a finished binary COPY payload through a client (`COPY ... FROM STDIN (FORMAT binary)`). */
 export async function copyIn(client: PoolClient, sql: string, writer: CopyWriter): Promise<void> {
   const stream = client.query(copyFrom(sql));
-  await pipeline(Readable.from(writer.finish()), stream);
+  // One CopyData message per ~1 MB, not one per field: each write is a socket
+  // syscall, and per-field writes cost more CPU than everything else in the load.
+  await pipeline(Readable.from(coalesce(writer.finish(), 1 << 20)), stream);
+}
+
+/** Joins small buffers into ones of about `size` bytes. */
+export function coalesce(parts: Buffer[], size: number): Buffer[] {
+  const out: Buffer[] = [];
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  for (const p of parts) {
+    batch.push(p);
+    bytes += p.length;
+    if (bytes >= size) {
+      out.push(Buffer.concat(batch, bytes));
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (batch.length > 0) out.push(Buffer.concat(batch, bytes));
+  return out;
 }

@@ -1,6 +1,6 @@
 // Binary COPY encoding: checked byte for byte against Postgres' documented format.
 import { describe, expect, it } from 'vitest';
-import { CopyWriter, encodeVector, vectorDims } from '../../../src/loaders/copy.ts';
+import { CopyWriter, coalesce, encodeVector, vectorDims } from '../../../src/loaders/copy.ts';
 
 describe('binary COPY writer', () => {
   it('writes the signature, one row of typed fields and the trailer', () => {
@@ -34,5 +34,15 @@ describe('binary COPY writer', () => {
     expect(vectorDims(v)).toBe(2);
     expect(v.readInt16BE(2)).toBe(0);
     expect([v.readFloatBE(4), v.readFloatBE(8)]).toEqual([1, -0.5]);
+  });
+});
+
+describe('coalesce', () => {
+  it('joins small buffers into batches of about the given size without losing bytes', () => {
+    const parts = Array.from({ length: 100 }, (_, i) => Buffer.from([i, i]));
+    const out = coalesce(parts, 50);
+    expect(out.length).toBe(4);
+    expect(Buffer.concat(out)).toEqual(Buffer.concat(parts));
+    expect(coalesce([], 10)).toEqual([]);
   });
 });
