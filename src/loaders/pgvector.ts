@@ -106,6 +106,16 @@ export const HNSW_HALFVEC_MAX = 4000;
 
 export type IndexOutcome = 'exists' | 'built' | 'busy' | 'unsupported';
 
+/** A collection generation and the state of its index (valid: null when it does not exist). */
+interface GenerationIndexRow {
+  collection: string;
+  generation: number;
+  dimensions: number;
+  vector_type: 'vector' | 'halfvec';
+  index_name: string;
+  valid: boolean | null;
+}
+
 /**
  * Builds the HNSW cosine index of every active collection generation that lacks
  * one, when the collection is idle (nothing queued or processing) or large.
@@ -117,14 +127,7 @@ export async function buildMissingIndexes(
   pool: Pool,
   opts: { force?: boolean; lockTimeoutMs?: number } = {},
 ): Promise<Record<string, IndexOutcome>> {
-  const { rows } = await pool.query<{
-    collection: string;
-    generation: number;
-    dimensions: number;
-    vector_type: 'vector' | 'halfvec';
-    index_name: string;
-    valid: boolean | null;
-  }>(
+  const { rows } = await pool.query<GenerationIndexRow>(
     `SELECT g.collection, g.generation, g.dimensions, g.vector_type, g.index_name,
             (SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
               WHERE c.relname = g.index_name AND c.relnamespace = 'sluice'::regnamespace) AS valid
@@ -159,18 +162,7 @@ export async function buildMissingIndexes(
   return out;
 }
 
-async function buildIndex(
-  pool: Pool,
-  g: {
-    collection: string;
-    generation: number;
-    dimensions: number;
-    vector_type: 'vector' | 'halfvec';
-    index_name: string;
-    valid: boolean | null;
-  },
-  lockTimeoutMs: number,
-): Promise<IndexOutcome> {
+async function buildIndex(pool: Pool, g: GenerationIndexRow, lockTimeoutMs: number): Promise<IndexOutcome> {
   const client = await pool.connect();
   const lockKey = `sluice.index:${g.collection}:${g.generation}`;
   try {
