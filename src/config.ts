@@ -210,3 +210,32 @@ export function hostOf(url: string): string {
     return '(unparseable URL)';
   }
 }
+
+/** Values that must never appear in a log line or an error: keys, tokens, URL passwords. */
+export function secretsOf(c: {
+  openaiApiKey?: string | undefined;
+  dashboardToken?: string | undefined;
+  databaseUrl?: string | undefined;
+  redisUrl?: string | undefined;
+}): string[] {
+  const secrets = [c.openaiApiKey, c.dashboardToken];
+  for (const url of [c.databaseUrl, c.redisUrl]) {
+    try {
+      const p = url ? new URL(url).password : '';
+      if (p) secrets.push(decodeURIComponent(p));
+    } catch {
+      // not a URL: nothing to hide
+    }
+  }
+  return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+/** The same secrets read straight from the environment, for errors raised before config is valid. */
+export function secretsFromEnv(env: NodeJS.ProcessEnv): string[] {
+  return secretsOf({
+    openaiApiKey: env.OPENAI_API_KEY,
+    dashboardToken: env.SLUICE_DASHBOARD_TOKEN,
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+  });
+}

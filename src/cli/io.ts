@@ -1,8 +1,8 @@
 // CLI plumbing shared by every command: output streams, exit codes, error
 // formatting and the config/runtime loading each command needs. Commands stay
 // argument wiring only.
-import { type Config, ConfigError, hostOf, loadConfig } from '../config.ts';
-import { errorCodeOf, messageOf } from '../errors.ts';
+import { type Config, ConfigError, loadConfig, secretsFromEnv, secretsOf } from '../config.ts';
+import { messageOf } from '../errors.ts';
 import { createLogger, redact } from '../log.ts';
 
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
@@ -53,7 +53,7 @@ export function readConfig(io: CliIO, g: GlobalOpts, overrides: Record<string, u
 export function cliLogger(io: CliIO, config: Config, g: GlobalOpts) {
   return createLogger(g.verbose ? 'debug' : config.logLevel, {
     write: io.stderr,
-    secrets: [config.openaiApiKey ?? '', config.dashboardToken ?? ''],
+    secrets: secretsOf(config),
   });
 }
 
@@ -66,18 +66,13 @@ const PG_HINTS: Record<string, string> = {
 };
 
 /** One clear line for an error: what failed and what to do. Stack only with --verbose. */
-export function formatError(err: unknown, io: CliIO, g: GlobalOpts, config?: Config): string {
+export function formatError(err: unknown, io: CliIO, g: GlobalOpts): string {
   if (err instanceof ConfigError) return err.message;
   const pgCode = (err as { code?: string }).code;
   let msg = messageOf(err);
   if (pgCode && PG_HINTS[pgCode]) msg = `Postgres: ${msg} (${PG_HINTS[pgCode]})`;
-  else if (errorCodeOf(err) === 'CONNECTION_ERROR' && !/cannot reach/.test(msg) && config) {
-    msg = `cannot reach Postgres at ${hostOf(config.databaseUrl)}: ${msg}. Check DATABASE_URL and that the server is running.`;
-  }
   const stack = g.verbose && err instanceof Error && err.stack ? `\n${err.stack}` : '';
-  const secrets = config ? [config.openaiApiKey ?? '', config.dashboardToken ?? ''] : [];
-  void io;
-  return redact(`error: ${msg}${stack}`, secrets);
+  return redact(`error: ${msg}${stack}`, secretsFromEnv(io.env));
 }
 
 export function writeJson(io: CliIO, value: unknown): void {

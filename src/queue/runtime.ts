@@ -4,7 +4,7 @@
 // The embed service gets the shared Redis rate limiter when SLUICE_EMBED_RPM/TPM
 // are set, and chunking gets the embedder's tokenizer and input limit.
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import { type Config, secretsOf } from '../config.ts';
 import { createPool, type Pool } from '../db/pool.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import type { Embedder } from '../embedders/types.ts';
@@ -55,19 +55,6 @@ export interface RuntimeOptions {
   /** Overrides for tests (e.g. an embedder pointed at a test server). */
   embedder?: Embedder;
   kind?: 'producer' | 'worker';
-}
-
-export function secretsOf(config: Config): string[] {
-  const secrets = [config.openaiApiKey, config.dashboardToken];
-  for (const url of [config.databaseUrl, config.redisUrl]) {
-    try {
-      const p = new URL(url).password;
-      if (p) secrets.push(decodeURIComponent(p));
-    } catch {
-      // not a URL: nothing to hide
-    }
-  }
-  return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
