@@ -32,8 +32,12 @@ export interface EmbedServiceOptions {
 }
 
 export interface EmbedService {
-  /** Embeds texts in order; may share requests with concurrent callers. */
-  embedMany(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * Embeds texts in order; may share requests with concurrent callers. `tokens`,
+   * when given, are counts already made with the embedder's own tokenizer (the
+   * chunker's), so texts are not tokenised a second time on this thread.
+   */
+  embedMany(texts: string[], signal?: AbortSignal, tokens?: readonly number[]): Promise<Float32Array[]>;
   stats(): EmbedStats;
   /** Sends what is queued at once, waits for it, then refuses new work. */
   close(): Promise<void>;
@@ -222,12 +226,17 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
   }
 
   return {
-    async embedMany(texts, signal) {
+    async embedMany(texts, signal, tokens) {
       if (closing) throw new SluiceError('INTERNAL', 'the embed service is closed');
       if (texts.length === 0) return [];
       signal?.throwIfAborted();
       if (held && Date.now() < held.until) throw held.err;
-      const fitted = texts.map((t) => embedder.fitInput?.(t) ?? { text: t, tokens: embedder.countTokens(t) });
+      const inputCap = embedder.maxInputTokens ?? Number.POSITIVE_INFINITY;
+      const fitted = texts.map((t, i) => {
+        const known = tokens?.[i];
+        if (known !== undefined && known <= inputCap) return { text: t, tokens: known };
+        return embedder.fitInput?.(t) ?? { text: t, tokens: embedder.countTokens(t) };
+      });
       const big = fitted.find((f) => f.tokens > itemCap)?.tokens;
       const limit = `the ${itemCap}-token request limit of ${embedder.id} "${embedder.model}"`;
       if (big) throw new SluiceError('INPUT_TOO_LONG', `an input of ${big} tokens exceeds ${limit}`);

@@ -28,12 +28,20 @@ export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): P
     await bumpCounters(rt.pool, { embed_cache_hits: hits, ...rt.takeEmbedCounters() });
     return 'skipped';
   }
-  const todo = new Map<string, string>();
-  for (const c of chunks) if (missing.has(c.contentHash)) todo.set(c.contentHash, c.text);
+  const todo = new Map<string, { text: string; tokens: number }>();
+  for (const c of chunks)
+    if (missing.has(c.contentHash)) todo.set(c.contentHash, { text: c.text, tokens: c.tokenCount });
   const hashes = [...todo.keys()];
+  const items = [...todo.values()];
+  // Chunk token counts came from the embedder's own tokenizer when it has one: reuse them.
+  const counted = rt.embedder.tokenizer !== undefined && rt.chunkOptions.tokenizer === rt.embedder.tokenizer;
   let vectors: Float32Array[];
   try {
-    vectors = await rt.embedService.embedMany([...todo.values()], ctx.signal);
+    vectors = await rt.embedService.embedMany(
+      items.map((t) => t.text),
+      ctx.signal,
+      counted ? items.map((t) => t.tokens) : undefined,
+    );
   } catch (err) {
     // Requests spent on a failed call (a rejected key, exhausted retries) still count.
     await bumpCounters(rt.pool, rt.takeEmbedCounters()).catch(() => undefined);
