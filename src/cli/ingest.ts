@@ -45,9 +45,7 @@ export function register(program: Command, io: CliIO): void {
               `${summary.inFlight} already in progress, ${summary.refused} refused\n`,
           );
         }
-        const waited = opts.wait
-          ? await waitWithProgress(rt, io, summary.waitIds, g, opts.timeout)
-          : undefined;
+        const waited = opts.wait ? await waitWithProgress(rt, io, summary.waitIds, opts.timeout) : undefined;
         return reportIngest(rt, io, summary, waited, g);
       });
       if (code !== EXIT.ok) throw new ExitError(code);

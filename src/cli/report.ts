@@ -1,5 +1,6 @@
 // Waiting and reporting shared by `ingest --wait` and `run`: progress while
 // documents move, then a summary with every failure and its reason code.
+import { ingestOutcome } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
 import { type IngestSummary, type WaitProgress, waitForDocuments } from '../queue/producer.ts';
@@ -13,7 +14,6 @@ export async function waitWithProgress(
   rt: Runtime,
   io: CliIO,
   ids: number[],
-  g: GlobalOpts,
   timeout?: string,
 ): Promise<Waited> {
   const started = Date.now();
@@ -33,18 +33,10 @@ export async function waitWithProgress(
     },
   });
   progress.finish();
-  void g;
   // Build the index now if the collection is idle; if another transaction holds it up,
   // the workers' maintenance tick builds it later.
   if (!result.timedOut) await buildMissingIndexes(rt.pool, { lockTimeoutMs: 5000 }).catch(() => undefined);
   return { ...result, seconds: (Date.now() - started) / 1000 };
-}
-
-interface FailureRow {
-  id: string;
-  uri: string;
-  error_code: string | null;
-  error_message: string | null;
 }
 
 /** Prints the summary (JSON or text) and returns the exit code: 1 when any document failed. */
@@ -55,24 +47,7 @@ export async function reportIngest(
   waited: Waited | undefined,
   g: GlobalOpts,
 ): Promise<number> {
-  const { rows } = await rt.pool.query<FailureRow>(
-    `SELECT id, uri, error_code, error_message FROM sluice.documents
-     WHERE id = ANY($1::bigint[]) AND status = 'failed' ORDER BY uri`,
-    [summary.ids],
-  );
-  const failures = rows.map((r) => ({
-    id: Number(r.id),
-    uri: r.uri,
-    code: r.error_code,
-    message: r.error_message,
-  }));
-  const counts = await rt.pool.query<{ n: string; c: string }>(
-    `SELECT count(*) AS n, coalesce(sum((SELECT count(*) FROM sluice.chunks c WHERE c.document_id = d.id)), 0) AS c
-     FROM sluice.documents d WHERE id = ANY($1::bigint[]) AND status = 'done'`,
-    [summary.ids],
-  );
-  const done = Number(counts.rows[0]?.n ?? 0);
-  const chunks = Number(counts.rows[0]?.c ?? 0);
+  const { done, chunks, failures } = await ingestOutcome(rt.pool, summary.ids);
   const timedOut = waited?.timedOut === true;
   if (g.json) {
     writeJson(io, {

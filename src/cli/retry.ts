@@ -1,6 +1,7 @@
 // `sluice retry`: re-queue failed documents (all, or named by uri or id).
 import type { Command } from 'commander';
 import { failedDocuments, findDocuments, requeue } from '../loaders/documents.ts';
+import { payloadFor } from '../queue/jobs.ts';
 import { enqueue } from '../queue/queues.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
@@ -31,14 +32,7 @@ export function register(program: Command, io: CliIO): void {
           for (const d of docs) {
             if (!d.content_hash) continue; // refused before hashing (too large): re-run ingest instead
             await requeue(rt.pool, d.id);
-            await enqueue(rt.queues, 'extract', {
-              v: 1,
-              documentId: d.id,
-              contentHash: d.content_hash,
-              collection: d.collection,
-              uri: d.uri,
-              force: true,
-            });
+            await enqueue(rt.queues, 'extract', payloadFor({ ...d, content_hash: d.content_hash }, true));
             retried.push(d.id);
           }
           if (g.json) writeJson(io, { retried });

@@ -37,7 +37,7 @@ export function register(program: Command, io: CliIO): void {
               collection: config.collection,
               force: opts.force === true,
             });
-            const waited = await waitWithProgress(rt, io, summary.waitIds, g);
+            const waited = await waitWithProgress(rt, io, summary.waitIds);
             return await reportIngest(rt, io, summary, waited, g);
           } finally {
             await workers.close();

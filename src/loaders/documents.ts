@@ -134,6 +134,83 @@ export async function markFailed(
   );
 }
 
+/** Notes on a document that it waits on a configuration fix (status stays processing). */
+export async function markWaiting(pool: Pool, id: number, code: string, message: string): Promise<void> {
+  await pool.query('UPDATE sluice.documents SET error_code = $2, error_message = $3 WHERE id = $1', [
+    id,
+    code,
+    `waiting: ${message}`.slice(0, 2000),
+  ]);
+}
+
+/** A document row still queued or processing, as the reconciler sees it. */
+export interface InFlightRow {
+  id: string;
+  collection: string;
+  uri: string;
+  content_hash: string;
+  stage: Stage | null;
+  attempts: number;
+}
+
+/** Documents queued or processing that nothing has touched for staleMs, oldest first. */
+export async function staleInFlight(pool: Pool, staleMs: number, limit: number): Promise<InFlightRow[]> {
+  const { rows } = await pool.query<InFlightRow>(
+    `SELECT id, collection, uri, content_hash, stage, attempts FROM sluice.documents
+     WHERE status IN ('queued', 'processing') AND content_hash IS NOT NULL
+       AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+     ORDER BY updated_at LIMIT $2`,
+    [staleMs, limit],
+  );
+  return rows;
+}
+
+/** Counts a re-queue against the document (and touches it), if it is still that version in flight. */
+export async function bumpRequeue(pool: Pool, id: number, hash: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE sluice.documents SET attempts = attempts + 1, updated_at = now()
+     WHERE id = $1 AND content_hash = $2 AND status IN ('queued', 'processing')`,
+    [id, hash],
+  );
+  return rowCount === 1;
+}
+
+/** Failed documents among ids, with their reasons, and done documents with their chunk count. */
+export async function ingestOutcome(
+  pool: Pool,
+  ids: number[],
+): Promise<{
+  done: number;
+  chunks: number;
+  failures: { id: number; uri: string; code: string | null; message: string | null }[];
+}> {
+  const failed = await pool.query<{
+    id: string;
+    uri: string;
+    error_code: string | null;
+    error_message: string | null;
+  }>(
+    `SELECT id, uri, error_code, error_message FROM sluice.documents
+     WHERE id = ANY($1::bigint[]) AND status = 'failed' ORDER BY uri`,
+    [ids],
+  );
+  const done = await pool.query<{ n: string; c: string }>(
+    `SELECT count(*) AS n, coalesce(sum((SELECT count(*) FROM sluice.chunks c WHERE c.document_id = d.id)), 0) AS c
+     FROM sluice.documents d WHERE id = ANY($1::bigint[]) AND status = 'done'`,
+    [ids],
+  );
+  return {
+    done: Number(done.rows[0]?.n ?? 0),
+    chunks: Number(done.rows[0]?.c ?? 0),
+    failures: failed.rows.map((r) => ({
+      id: Number(r.id),
+      uri: r.uri,
+      code: r.error_code,
+      message: r.error_message,
+    })),
+  };
+}
+
 /** Documents matched by uri or numeric id, for retry/delete. */
 export async function findDocuments(pool: Pool, collection: string, refs: string[]): Promise<DocumentRow[]> {
   const ids = refs.filter((r) => /^\d+$/.test(r)).map(Number);

@@ -30,6 +30,22 @@ export function parsePayload(data: unknown): JobPayload {
   return parsed.data;
 }
 
+/** The payload that (re)starts a stored document version's pipeline. */
+export function payloadFor(
+  doc: { id: number | string; content_hash: string; collection: string; uri: string },
+  force = false,
+): JobPayload {
+  const p: JobPayload = {
+    v: 1,
+    documentId: Number(doc.id),
+    contentHash: doc.content_hash,
+    collection: doc.collection,
+    uri: doc.uri,
+  };
+  if (force) p.force = true;
+  return p;
+}
+
 /**
  * Deterministic job id: stage + document + content hash, so one document
  * version is never in a stage twice at once and re-enqueueing is harmless.

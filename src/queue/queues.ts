@@ -70,6 +70,9 @@ export async function closeQueues(queues: Queues): Promise<void> {
 
 export type EnqueueResult = 'added' | 'in-flight';
 
+/** Job states in which a job will do nothing more: anything else is waiting or running. */
+export const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed', 'unknown']);
+
 /**
  * Adds a stage job unless the same (stage, document, version) is already waiting
  * or running. A finished job with that id is removed first: BullMQ ids only
@@ -80,8 +83,7 @@ export async function enqueue(queues: Queues, stage: StageName, payload: JobPayl
   const id = jobId(stage, payload);
   const existing = await queue.getJob(id);
   if (existing) {
-    const state = await existing.getState();
-    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return 'in-flight';
+    if (!FINISHED.has(await existing.getState())) return 'in-flight';
     await existing.remove().catch(() => undefined);
   }
   await queue.add(stage, payload, { jobId: id });

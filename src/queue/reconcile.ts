@@ -5,25 +5,16 @@
 // that have gone idle (see buildMissingIndexes). Runs in every worker; a Redis lock keeps one sweep
 // at a time across machines. Stalls are treated as transient, with a cap so a
 // document that kills its worker every time still ends failed with a reason.
-import { markFailed, type Stage } from '../loaders/documents.ts';
+import { bumpRequeue, markFailed, staleInFlight } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
-import { type JobPayload, jobId } from './jobs.ts';
-import { enqueue } from './queues.ts';
+import { jobId, payloadFor } from './jobs.ts';
+import { enqueue, FINISHED } from './queues.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface ReconcileResult {
   checked: number;
   requeued: number;
   failed: number;
-}
-
-interface Candidate {
-  id: string;
-  collection: string;
-  uri: string;
-  content_hash: string;
-  stage: Stage | null;
-  attempts: number;
 }
 
 /** One sweep. `staleMs`: only documents untouched this long are looked at (their job had time to exist). */
@@ -35,28 +26,15 @@ export async function reconcile(
   const got = await rt.redis.set(lock, String(process.pid), 'PX', Math.max(opts.staleMs, 5000), 'NX');
   const result: ReconcileResult = { checked: 0, requeued: 0, failed: 0 };
   if (got !== 'OK') return result;
-  const { rows } = await rt.pool.query<Candidate>(
-    `SELECT id, collection, uri, content_hash, stage, attempts FROM sluice.documents
-     WHERE status IN ('queued', 'processing') AND content_hash IS NOT NULL
-       AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
-     ORDER BY updated_at LIMIT $2`,
-    [opts.staleMs, opts.limit ?? 500],
-  );
+  const rows = await staleInFlight(rt.pool, opts.staleMs, opts.limit ?? 500);
   const maxRequeues = rt.config.attempts * 3;
   for (const doc of rows) {
     result.checked++;
     const stage = doc.stage ?? 'extract';
-    const payload: JobPayload = {
-      v: 1,
-      documentId: Number(doc.id),
-      contentHash: doc.content_hash,
-      collection: doc.collection,
-      uri: doc.uri,
-    };
+    const payload = payloadFor(doc);
     const job = await rt.queues[stage].getJob(jobId(stage, payload));
     const state = job ? await job.getState() : 'missing';
-    if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized') continue;
-    if (state === 'waiting-children') continue;
+    if (job && !FINISHED.has(state)) continue; // its job is still waiting or running
     if (doc.attempts >= maxRequeues) {
       await markFailed(rt.pool, payload.documentId, payload.contentHash, {
         code: 'INTERNAL',
@@ -68,12 +46,7 @@ export async function reconcile(
       continue;
     }
     // Bump attempts and updated_at first, so a concurrent sweep (after the lock lapses) waits again.
-    const { rowCount } = await rt.pool.query(
-      `UPDATE sluice.documents SET attempts = attempts + 1, updated_at = now()
-       WHERE id = $1 AND content_hash = $2 AND status IN ('queued', 'processing')`,
-      [payload.documentId, payload.contentHash],
-    );
-    if (rowCount !== 1) continue;
+    if (!(await bumpRequeue(rt.pool, payload.documentId, payload.contentHash))) continue;
     await enqueue(rt.queues, stage, payload);
     result.requeued++;
     rt.log.info(`reconciler: re-queued document ${payload.documentId} at ${stage} (its job was ${state})`);

@@ -5,7 +5,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
-import { getDocument, markFailed, markStage } from '../loaders/documents.ts';
+import { getDocument, markFailed, markStage, markWaiting } from '../loaders/documents.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { enqueue } from './queues.ts';
 import type { Runtime } from './runtime.ts';
@@ -13,12 +13,6 @@ import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
 
 export interface StageWorkerOptions {
   concurrency: number;
-  /** Called once per job outcome; used by `sluice run` progress and tests. */
-  onOutcome?: (
-    stage: StageName,
-    payload: JobPayload | undefined,
-    outcome: StageOutcome | 'failed' | 'retry',
-  ) => void;
 }
 
 /** Backoff: exponential with full jitter, never sooner than the provider's Retry-After. */
@@ -44,6 +38,15 @@ export function createStageWorker(
   ): Promise<StageOutcome> => {
     let payload: JobPayload | undefined;
     const started = performance.now();
+    const record = (p: JobPayload, outcome: 'done' | 'skipped' | 'failed', detail?: object) =>
+      recordStageRun(rt.pool, {
+        documentId: p.documentId,
+        hash: p.contentHash,
+        stage,
+        outcome,
+        ms: performance.now() - started,
+        ...(detail ? { detail } : {}),
+      });
     const attempt = job.attemptsMade + 1;
     try {
       payload = parsePayload(job.data);
@@ -54,15 +57,8 @@ export function createStageWorker(
         // newer version, deleted, or failed. Record the former as a checkpoint skip.
         const doc = await getDocument(rt.pool, p.documentId);
         if (doc?.status === 'done' && doc.indexed_hash === p.contentHash) {
-          await recordStageRun(rt.pool, {
-            documentId: p.documentId,
-            hash: p.contentHash,
-            stage,
-            outcome: 'skipped',
-            ms: performance.now() - started,
-          });
+          await record(p, 'skipped');
         }
-        opts.onOutcome?.(stage, p, 'superseded');
         return 'superseded';
       }
       await faultPause(config.faultInjection, stage, 'before');
@@ -71,16 +67,9 @@ export function createStageWorker(
         attempt,
       });
       await faultPause(config.faultInjection, stage, 'after');
-      await recordStageRun(rt.pool, {
-        documentId: p.documentId,
-        hash: p.contentHash,
-        stage,
-        outcome: outcome === 'skipped' ? 'skipped' : 'done',
-        ms: performance.now() - started,
-      });
+      await record(p, outcome === 'skipped' ? 'skipped' : 'done');
       const next = nextStage(stage);
       if (next && outcome !== 'superseded') await enqueue(rt.queues, next, p);
-      opts.onOutcome?.(stage, p, outcome);
       configErrorLogged = false;
       return outcome;
     } catch (err) {
@@ -98,16 +87,9 @@ export function createStageWorker(
           configErrorLogged = true;
         }
         if (payload && code === 'CONFIG_ERROR') {
-          await rt.pool
-            .query('UPDATE sluice.documents SET error_code = $2, error_message = $3 WHERE id = $1', [
-              payload.documentId,
-              code,
-              `waiting: ${message}`.slice(0, 2000),
-            ])
-            .catch(() => undefined);
+          await markWaiting(rt.pool, payload.documentId, code, message).catch(() => undefined);
         }
         await worker.rateLimit(waitMs);
-        opts.onOutcome?.(stage, payload, 'retry');
         throw Worker.RateLimitError();
       }
       const final = !isRetryable(err) || attempt >= config.attempts;
@@ -120,19 +102,11 @@ export function createStageWorker(
         }).catch((e) =>
           log.error(`could not record failure of document ${payload?.documentId}: ${messageOf(e)}`),
         );
-        await recordStageRun(rt.pool, {
-          documentId: payload.documentId,
-          hash: payload.contentHash,
-          stage,
-          outcome: 'failed',
-          ms: performance.now() - started,
-          detail: { code },
-        }).catch(() => undefined);
+        await record(payload, 'failed', { code }).catch(() => undefined);
       }
       log.warn(
         `${stage} failed for document ${payload?.documentId ?? '?'}${final ? '' : ` (attempt ${attempt}, will retry)`}: ${code}: ${message}`,
       );
-      opts.onOutcome?.(stage, payload, final ? 'failed' : 'retry');
       if (!isRetryable(err)) throw new UnrecoverableError(`${code}: ${message}`);
       throw new SluiceError(code, `${code}: ${message}`, { retryable: true, ...retryAfterOf(err) });
     }
