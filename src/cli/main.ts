@@ -1,5 +1,6 @@
 // sluice CLI entry. `runMain(argv, io)` returns the exit code and never calls
 // process.exit, so tests drive it in-process. Commands load lazily: `--help` stays instant.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { type CliIO, EXIT, ExitError, formatError, type GlobalOpts, processIO } from './io.ts';
 
@@ -22,12 +23,18 @@ export async function buildProgram(io: CliIO, only?: string): Promise<Command> {
     .description('Ingest documents into Postgres/pgvector through BullMQ stage workers.')
     .option('-c, --config <file>', 'config file (default: sluice.config.json|yaml in the current directory)')
     .option('--verbose', 'show stack traces and debug logs')
+    .version(packageVersion(), '-V, --version', 'print the sluice version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   const names = only && COMMANDS[only] ? [only] : Object.keys(COMMANDS);
   for (const name of names) (await COMMANDS[name]!()).register(program, io);
   return program;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return String(pkg.version);
 }
 
 export async function runMain(argv: string[], io: CliIO = processIO()): Promise<number> {

@@ -61,9 +61,31 @@ function causeOf(err: unknown): string {
   return c?.code ?? c?.message ?? messageOf(err);
 }
 
+/**
+ * The optional dependency, loaded only when `local` is chosen. An install without it
+ * (`npm ci --omit=optional`, the Docker image's default) gets one line saying how to add it.
+ */
+export async function importTransformers(
+  load: () => Promise<typeof import('@huggingface/transformers')> = () => import('@huggingface/transformers'),
+): Promise<typeof import('@huggingface/transformers')> {
+  try {
+    return await load();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err;
+    throw new SluiceError(
+      'CONFIG_ERROR',
+      'SLUICE_EMBEDDER=local needs the optional package @huggingface/transformers, which is not installed: ' +
+        'run `npm install @huggingface/transformers` (or `npm ci` without --omit=optional; in Docker, build ' +
+        'with --build-arg WITH_LOCAL_EMBEDDER=1), or choose another SLUICE_EMBEDDER',
+      { cause: err },
+    );
+  }
+}
+
 /** Loads the model (downloading it if allowed) and returns the embedder. */
 export async function createLocalEmbedder(opts: LocalEmbedderOptions = {}): Promise<Embedder> {
-  const { pipeline, env } = await import('@huggingface/transformers');
+  const { pipeline, env } = await importTransformers();
   let model = opts.model ?? 'Xenova/all-MiniLM-L6-v2';
   const host = opts.remoteHost ?? env.remoteHost;
   if (opts.localModelDir) {

@@ -61,7 +61,15 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const log = opts.log ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
   const redis = await connectRedis(config.redisUrl, opts.kind ?? 'worker');
   const pool = createPool(config.databaseUrl, { max: 10 });
-  const embedder = opts.embedder ?? (await createEmbedder(config));
+  // A provider that cannot start (bad settings, optional package missing) must not
+  // leave the connections above open: the CLI would print its error and never exit.
+  const embedder =
+    opts.embedder ??
+    (await createEmbedder(config).catch(async (err: unknown) => {
+      redis.disconnect();
+      await pool.end().catch(() => undefined);
+      throw err;
+    }));
   // One budget per provider+model, shared through Redis by every worker using this queue prefix.
   const limited = config.embedRequestsPerMin !== undefined || config.embedTokensPerMin !== undefined;
   const limiter = limited

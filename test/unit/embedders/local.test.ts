@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLocalEmbedder } from '../../../src/embedders/local.ts';
+import { createLocalEmbedder, importTransformers } from '../../../src/embedders/local.ts';
 
 describe('local embedder without weights', () => {
   it('offline: says the weights could not be downloaded and how to use SLUICE_LOCAL_MODEL_DIR', async () => {
@@ -26,5 +26,22 @@ describe('local embedder without weights', () => {
     expect(err).toMatchObject({ code: 'CONFIG_ERROR' });
     expect(err.message).toContain(`SLUICE_LOCAL_MODEL_DIR=${dir}`);
     expect(err.message).toMatch(/must contain config\.json/);
+  });
+});
+
+describe('local embedder not installed', () => {
+  it('a missing @huggingface/transformers is one CONFIG_ERROR line saying how to add it', async () => {
+    const missing = Object.assign(new Error("Cannot find package '@huggingface/transformers'"), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    });
+    const err = (await importTransformers(() => Promise.reject(missing)).catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ code: 'CONFIG_ERROR', retryable: false });
+    expect(err.message).toContain('npm install @huggingface/transformers');
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('other import failures are not disguised', async () => {
+    const boom = new Error('onnxruntime binding failed');
+    await expect(importTransformers(() => Promise.reject(boom))).rejects.toBe(boom);
   });
 });
