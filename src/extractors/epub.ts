@@ -144,7 +144,7 @@ export const epubExtractor: Extractor = {
         input.limits.maxTextChars - chars + 1,
       );
       const chapter = titles.get(part) ?? found.find((s) => s.headingPath?.length)?.headingPath?.[0];
-      if (chapter) chapters.push(chapter);
+      if (chapter && found.length) chapters.push(chapter);
       for (const s of found) {
         const path = s.headingPath ?? [];
         const headingPath = chapter && !(path[0] ?? '').includes(chapter) ? [chapter, ...path] : path;

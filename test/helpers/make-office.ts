@@ -145,11 +145,11 @@ const ODF_NS =
   'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:presentation="urn:oasis:names:tc:opendocument:xmlns:presentation:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"';
 
 /** An ODF package (ODT/ODS/ODP) whose office:body holds `body`. */
-export function makeOdf(mime: string, body: string, title = 'Test document'): Uint8Array {
+export function makeOdf(mime: string, body: string, title = 'Test document', prolog = ''): Uint8Array {
   return zip({
     mimetype: mime,
     'META-INF/manifest.xml': `${XML}<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>`,
-    'content.xml': `${XML}<office:document-content ${ODF_NS}><office:automatic-styles><text:list-style style:name="L1" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"><text:list-level-style-number text:level="1" style:num-format="1"/></text:list-style></office:automatic-styles><office:body>${body}</office:body></office:document-content>`,
+    'content.xml': `${XML}${prolog}<office:document-content ${ODF_NS}><office:automatic-styles><text:list-style style:name="L1" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"><text:list-level-style-number text:level="1" style:num-format="1"/></text:list-style></office:automatic-styles><office:body>${body}</office:body></office:document-content>`,
     'meta.xml': `${XML}<office:document-meta ${ODF_NS}><office:meta><dc:title>${title}</dc:title><dc:creator>Ada Author</dc:creator><dc:language>en-GB</dc:language></office:meta></office:document-meta>`,
   });
 }
