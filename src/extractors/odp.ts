@@ -1,6 +1,7 @@
 // ODP extractor: one section per slide (draw:page) with its number as the page, the
 // title frame as heading, text frames and tables in document order, and speaker
-// notes (presentation:notes) as their own section marked "Speaker notes:".
+// notes (presentation:notes) as their own section, its heading path ending in
+// "Speaker notes".
 import { SluiceError } from '../errors.ts';
 import { inlineText, odfTableRows, openOdf } from './odf.ts';
 import { checkTextSize } from './ooxml.ts';
@@ -71,7 +72,7 @@ export const odpExtractor: Extractor = {
       const notes = notesEl ? lines(notesEl).join('\n') : '';
       if (notes)
         sections.push({
-          text: `Speaker notes: ${notes}`,
+          text: notes,
           headingPath: [heading, 'Speaker notes'],
           page: i + 1,
         });

@@ -1,7 +1,8 @@
 // PPTX extractor: one section per slide in presentation order, the slide number as
-// its page, the title placeholder as heading, shapes in the order the slide lists
-// them (groups recursed), tables as " | " rows, speaker notes as their own section
-// marked "Speaker notes:". Hidden slides are skipped and listed in the metadata.
+// its page, the title placeholder as heading, shapes in reading order (top to
+// bottom, left to right; groups recursed), tables as " | " rows, speaker notes as
+// their own section marked by a heading path ending in "Speaker notes". Hidden
+// slides are skipped and listed in the metadata.
 import { SluiceError } from '../errors.ts';
 import { tableRows, textBodyLines } from './drawingml.ts';
 import { checkTextSize, coreProperties, openPackage, readRels } from './ooxml.ts';
@@ -110,7 +111,7 @@ export const pptxExtractor: Extractor = {
       if (body) sections.push({ text: body, headingPath: [heading], page });
       const notes = await notesOf(zip, part);
       if (notes)
-        sections.push({ text: `Speaker notes: ${notes}`, headingPath: [heading, 'Speaker notes'], page });
+        sections.push({ text: notes, headingPath: [heading, 'Speaker notes'], page });
       chars += body.length + notes.length;
       if (chars > input.limits.maxTextChars) break;
     }

@@ -124,7 +124,7 @@ describe('odp extractor', async () => {
   it('gives one section per slide with its number as page and notes marked', () => {
     expect(doc.sections).toEqual([
       { text: 'Launch plan\n\n- Build\n- Ship', headingPath: ['Launch plan'], page: 1 },
-      { text: 'Speaker notes: Mention the budget.', headingPath: ['Launch plan', 'Speaker notes'], page: 1 },
+      { text: 'Mention the budget.', headingPath: ['Launch plan', 'Speaker notes'], page: 1 },
       { text: 'Questions', headingPath: ['Questions'], page: 2 },
     ]);
   });

@@ -36,10 +36,10 @@ describe('pptx extractor: generated deck', async () => {
     expect(slides[0]!.text).toBe('Welcome\n\n- First point\n- Second point');
   });
 
-  it('keeps speaker notes as their own marked section on the slide page', () => {
+  it('keeps speaker notes as their own section, marked in the heading path on the slide page', () => {
     const notes = doc.sections.find((s) => s.headingPath?.at(-1) === 'Speaker notes');
     expect(notes).toEqual({
-      text: 'Speaker notes: Say hello slowly.',
+      text: 'Say hello slowly.',
       headingPath: ['Welcome', 'Speaker notes'],
       page: 1,
     });
