@@ -1,46 +1,16 @@
 // DOCX extractor: zip-guard first, then mammoth to HTML, then a structural walk into
 // sections with heading paths (lists, tables as ` | ` rows, footnotes appended,
 // comments ignored). Hostile archives fail with codes before mammoth sees them.
-import { inflateRawSync } from 'node:zlib';
 import type { Cheerio, CheerioAPI } from 'cheerio';
 // Type only (erased): the node type cheerio selections hold, which cheerio does not re-export.
 import type { AnyNode } from 'domhandler';
 import { SluiceError } from '../errors.ts';
+import { encryptedError, isEncryptedOoxml } from './ooxml.ts';
 import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
 import { inspectZip, type ZipEntry } from './zip-guard.ts';
+import { inflateEntry } from './zip-read.ts';
 
 const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
-
-/**
- * Inflate one entry, never beyond its declared size: a bomb whose directory lies about
- * sizes fails here with TOO_LARGE instead of ballooning inside mammoth.
- */
-function inflateEntry(bytes: Uint8Array, e: ZipEntry): Buffer {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(e.localHeaderOffset, true) !== 0x04034b50) {
-    throw new SluiceError('CORRUPT_FILE', `ZIP entry ${e.name} has no local header`);
-  }
-  const start =
-    e.localHeaderOffset +
-    30 +
-    view.getUint16(e.localHeaderOffset + 26, true) +
-    view.getUint16(e.localHeaderOffset + 28, true);
-  const data = bytes.subarray(start, start + e.compressedSize);
-  if (e.method === 0) return Buffer.from(data);
-  if (e.method !== 8)
-    throw new SluiceError('CORRUPT_FILE', `ZIP entry ${e.name} uses unsupported method ${e.method}`);
-  try {
-    return inflateRawSync(data, { maxOutputLength: Math.max(e.uncompressedSize, 1) });
-  } catch (err) {
-    const tooBig = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
-    throw tooBig
-      ? new SluiceError(
-          'TOO_LARGE',
-          `ZIP entry ${e.name} inflates beyond its declared ${e.uncompressedSize} bytes`,
-        )
-      : new SluiceError('CORRUPT_FILE', `ZIP entry ${e.name} cannot be inflated`, { cause: err });
-  }
-}
 
 /**
  * Refuse XML parts that declare a DTD. OOXML never needs one (ECMA-376 forbids DTDs
@@ -62,15 +32,6 @@ function checkXmlParts(bytes: Uint8Array, entries: readonly ZipEntry[]): string 
     if (e.name === 'docProps/core.xml') core = Buffer.from(xml, 'latin1').toString('utf8');
   }
   return core;
-}
-
-/** Password-protected Office files are an OLE container holding an "EncryptedPackage" stream. */
-export function isEncryptedOoxml(bytes: Uint8Array): boolean {
-  const ole = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1].every((b, i) => bytes[i] === b);
-  return (
-    ole &&
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('EncryptedPackage', 0, 'utf16le')
-  );
 }
 
 function coreProp(core: string | undefined, tag: string): string | undefined {
@@ -190,8 +151,7 @@ export function createDocxExtractor(): Extractor {
       if (bytes.byteLength > limits.maxBytes) {
         throw new SluiceError('TOO_LARGE', `DOCX is ${bytes.byteLength} bytes, limit ${limits.maxBytes}`);
       }
-      if (isEncryptedOoxml(bytes))
-        throw new SluiceError('ENCRYPTED', 'DOCX is password-protected (encrypted package)');
+      if (isEncryptedOoxml(bytes)) throw encryptedError('DOCX');
       if (bytes[0] !== 0x50 || bytes[1] !== 0x4b)
         throw new SluiceError('CORRUPT_FILE', 'not a DOCX file (no ZIP signature)');
       const entries = inspectZip(bytes, limits);

@@ -8,6 +8,18 @@ export const MIME = {
   pdf: 'application/pdf',
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
   doc: 'application/msword',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  xls: 'application/vnd.ms-excel',
+  ppt: 'application/vnd.ms-powerpoint',
+  encryptedOffice: 'application/x-encrypted-office',
+  odt: 'application/vnd.oasis.opendocument.text',
+  ods: 'application/vnd.oasis.opendocument.spreadsheet',
+  odp: 'application/vnd.oasis.opendocument.presentation',
+  epub: 'application/epub+zip',
+  rtf: 'application/rtf',
+  csv: 'text/csv',
+  tsv: 'text/tab-separated-values',
   zip: 'application/zip',
   xml: 'application/xml',
   html: 'text/html',
@@ -25,6 +37,25 @@ const HTML_START =
 const HTML_ANYWHERE = /<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]/i;
 const MD_EXTENSIONS = /\.(?:md|markdown|mdown|mkd|mdx)$/i;
 const TEXT_EXTENSIONS = /\.(?:txt|text|log)$/i;
+/** Delimited text: the extension breaks the tie with plain text, as for Markdown. */
+const TABLE_EXTENSIONS: Record<string, string> = { '.csv': MIME.csv, '.tsv': MIME.tsv, '.tab': MIME.tsv };
+/** Password-protected OOXML hides its type inside the encrypted package; the name is the only clue. */
+const ENCRYPTED_BY_EXTENSION: Record<string, string> = {
+  '.docx': MIME.docx,
+  '.docm': MIME.docx,
+  '.xlsx': MIME.xlsx,
+  '.xlsm': MIME.xlsx,
+  '.pptx': MIME.pptx,
+  '.pptm': MIME.pptx,
+};
+/** Legacy binary Office files by the name of their main OLE stream (UTF-16 in the directory). */
+const LEGACY_STREAMS: Array<[string, string]> = [
+  ['WordDocument', MIME.doc],
+  ['Workbook', MIME.xls],
+  ['PowerPoint Document', MIME.ppt],
+  ['Book', MIME.xls],
+];
+const LEGACY_BY_EXTENSION: Record<string, string> = { '.xls': MIME.xls, '.ppt': MIME.ppt, '.pps': MIME.ppt };
 
 /** Binary types whose extension breaks the tie when the magic bytes say nothing. */
 const BINARY_BY_EXTENSION: Record<string, string> = { '.pdf': MIME.pdf, '.docx': MIME.docx };
@@ -39,9 +70,7 @@ export async function sniffType(bytes: Uint8Array, filename?: string): Promise<s
   const found = await fileTypeFromBuffer(bytes).catch(() => undefined);
   const sample = bytes.subarray(0, SAMPLE_BYTES);
   if (found) {
-    // Password-protected OOXML is an OLE file holding an EncryptedPackage stream; the
-    // DOCX extractor reports it as ENCRYPTED rather than as a legacy .doc.
-    if (found.mime === 'application/x-cfb') return hasUtf16(bytes, 'EncryptedPackage') ? MIME.docx : MIME.doc;
+    if (found.mime === 'application/x-cfb') return oleType(bytes, filename);
     if (found.mime !== MIME.xml && found.mime !== 'text/xml') return found.mime;
   }
   const head = textHead(sample);
@@ -51,9 +80,24 @@ export async function sniffType(bytes: Uint8Array, filename?: string): Promise<s
   if (HTML_START.test(start)) return MIME.html;
   if (found) return HTML_ANYWHERE.test(start.slice(0, 2048)) ? MIME.html : found.mime;
   if (filename && MD_EXTENSIONS.test(filename)) return MIME.markdown;
+  const table = filename && TABLE_EXTENSIONS[extOf(filename)];
+  if (table) return table;
   if (HTML_ANYWHERE.test(start.slice(0, 1024))) return MIME.html;
   const threshold = filename && TEXT_EXTENSIONS.test(filename) ? 4 : 2;
   return markdownScore(start) >= threshold ? MIME.markdown : MIME.text;
+}
+
+/**
+ * An OLE (compound file) container: password-protected OOXML (an EncryptedPackage
+ * stream; its format only by name) or a legacy binary .doc/.xls/.ppt, so each is
+ * refused with advice for its own format.
+ */
+function oleType(bytes: Uint8Array, filename?: string): string {
+  const ext = filename ? extOf(filename) : '';
+  if (hasUtf16(bytes, 'EncryptedPackage')) return ENCRYPTED_BY_EXTENSION[ext] ?? MIME.encryptedOffice;
+  return (
+    LEGACY_STREAMS.find(([stream]) => hasUtf16(bytes, stream))?.[1] ?? LEGACY_BY_EXTENSION[ext] ?? MIME.doc
+  );
 }
 
 /**

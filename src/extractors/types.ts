@@ -41,6 +41,8 @@ export interface Section {
   headingPath?: string[];
   /** 1-based page number for paged formats. */
   page?: number;
+  /** 1-based first and last source row of a table block (spreadsheets, CSV); the header row is repeated, not counted. */
+  rows?: { start: number; end: number };
 }
 
 export interface ExtractedDocument {

@@ -44,6 +44,10 @@ export interface ChunkMetadata {
   pageStart?: number;
   /** Highest page the chunk touches; only for paged sources. */
   pageEnd?: number;
+  /** First source row the chunk covers; only for tables (spreadsheets, CSV). */
+  rowStart?: number;
+  /** Last source row the chunk covers; only for tables. */
+  rowEnd?: number;
 }
 
 export interface Chunk {
@@ -75,6 +79,7 @@ interface Span {
   end: number;
   headingPath: string[];
   page: number | undefined;
+  rows?: { start: number; end: number } | undefined;
 }
 
 /** Split a document into chunks (see the file header). */
@@ -89,6 +94,7 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
       end: start + section.text.length,
       headingPath: section.headingPath ?? [],
       page: section.page,
+      rows: section.rows,
     });
     offset = start + section.text.length;
   }
@@ -215,7 +221,21 @@ function metadataFor(
     meta.pageStart = lo;
     meta.pageEnd = hi;
   }
+  Object.assign(meta, rowRange(spans, a, last, charEnd));
   return meta;
+}
+
+/** Row range of the table blocks a chunk overlaps (spans a..last, up to charEnd). */
+function rowRange(spans: Span[], a: number, last: number, charEnd: number): Partial<ChunkMetadata> {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = a; i <= last && spans[i]!.start < charEnd; i++) {
+    const rows = spans[i]!.rows;
+    if (!rows) continue;
+    lo = Math.min(lo, rows.start);
+    hi = Math.max(hi, rows.end);
+  }
+  return lo === Number.POSITIVE_INFINITY ? {} : { rowStart: lo, rowEnd: hi };
 }
 
 function validate(opts: ChunkOptions): void {

@@ -14,6 +14,13 @@ const SUPPORT_FILES = new Set([
   'text-input.ts',
   'zip-guard.ts',
   'pdf-layout.ts',
+  'zip-read.ts',
+  'xml.ts',
+  'ooxml.ts',
+  'drawingml.ts',
+  'table-sections.ts',
+  'xlsx-cells.ts',
+  'odf.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
