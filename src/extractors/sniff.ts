@@ -2,6 +2,7 @@
 // the first 64 KB. The file name is only a tie-breaker between text flavours: a
 // ".pdf" that is really HTML is HTML, and binary garbage named ".md" stays binary.
 import { bomOf, utf16ByNulPattern } from './charset.ts';
+import { decodeEbcdic, detectEbcdic } from './ebcdic.ts';
 
 /** The content types sluice produces; use these strings rather than literals. */
 export const MIME = {
@@ -65,6 +66,9 @@ export function textHead(sample: Uint8Array): string | undefined {
   const utf16 = bom?.charset.startsWith('utf-16') ? bom.charset : utf16ByNulPattern(sample);
   if (utf16) return new TextDecoder(utf16).decode(sample);
   const body = bom ? sample.subarray(bom.length) : sample;
+  // EBCDIC line ends (NEL, 0x15) are C0 bytes in ASCII terms: recognise it first.
+  const ebcdic = bom ? undefined : detectEbcdic(body);
+  if (ebcdic) return decodeEbcdic(body, ebcdic);
   const ratio = controlRatio(body);
   let text: string;
   try {
