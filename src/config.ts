@@ -44,6 +44,7 @@ export const ENV_KEYS = {
   SLUICE_EMBED_RPM: 'embedRequestsPerMin',
   SLUICE_EMBED_TPM: 'embedTokensPerMin',
   SLUICE_MODEL_CACHE_DIR: 'modelCacheDir',
+  SLUICE_ACCEPT_LOW_QUALITY: 'acceptLowQuality',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -92,6 +93,8 @@ export const configSchema = z.object({
   embedTokensPerMin: int(1).optional(),
   /** Cache for downloaded local model weights. */
   modelCacheDir: z.string().optional(),
+  /** Index documents the quality gate judges garbage instead of failing them LOW_QUALITY. */
+  acceptLowQuality: bool.default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,6 +7,7 @@ import { sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
 import { setExtracted } from '../../loaders/documents.ts';
 import { readSource } from '../../sources/index.ts';
+import { enforceQuality } from '../../transforms/quality.ts';
 import type { JobPayload } from '../jobs.ts';
 import { ingestFiles } from '../producer.ts';
 import type { Runtime } from '../runtime.ts';
@@ -18,6 +19,7 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     const head = await getExtractionHead(rt.pool, p.contentHash, fp);
     if (head) {
       await setExtracted(rt.pool, p.documentId, p.contentHash, head);
+      enforceQuality(head.metadata, p.acceptLowQuality === true || rt.config.acceptLowQuality);
       return 'skipped';
     }
   }
@@ -39,5 +41,7 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     title: doc.title ?? null,
     metadata: doc.metadata,
   });
+  // After storing: the score stays on the document, and a later --accept-low-quality reuses the extraction.
+  enforceQuality(doc.metadata, p.acceptLowQuality === true || rt.config.acceptLowQuality);
   return 'done';
 }
