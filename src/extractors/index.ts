@@ -3,8 +3,10 @@
 // The registry picks by sniffed content type, never by file extension.
 import { SluiceError } from '../errors.ts';
 import { docxExtractor } from './docx.ts';
+import { emlExtractor } from './eml.ts';
 import { htmlExtractor } from './html.ts';
 import { markdownExtractor } from './markdown.ts';
+import { msgExtractor } from './msg.ts';
 import { pdfExtractor } from './pdf.ts';
 import { textExtractor } from './text.ts';
 import type { Extractor } from './types.ts';
@@ -15,6 +17,8 @@ export const EXTRACTORS: readonly Extractor[] = [
   htmlExtractor,
   markdownExtractor,
   textExtractor,
+  emlExtractor,
+  msgExtractor,
 ];
 
 /** What a user can do about formats sluice recognises but does not read. */

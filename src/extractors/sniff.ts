@@ -15,6 +15,8 @@ export const MIME = {
   markdown: 'text/markdown',
   text: 'text/plain',
   octet: 'application/octet-stream',
+  eml: 'message/rfc822',
+  msg: 'application/vnd.ms-outlook',
 } as const;
 
 /** Bytes examined by the text heuristics (files can be 100 MB). */
@@ -42,6 +44,8 @@ export async function sniffType(bytes: Uint8Array, filename?: string): Promise<s
   if (found) {
     // Password-protected OOXML is an OLE file holding an EncryptedPackage stream; the
     // DOCX extractor reports it as ENCRYPTED rather than as a legacy .doc.
+    // Outlook .msg is an OLE file whose property streams are named __substg1.0_*.
+    if (found.mime === 'application/x-cfb' && hasUtf16(bytes, '__substg1.0_')) return MIME.msg;
     if (found.mime === 'application/x-cfb') return hasUtf16(bytes, 'EncryptedPackage') ? MIME.docx : MIME.doc;
     if (found.mime !== MIME.xml && found.mime !== 'text/xml') return found.mime;
   }
@@ -50,6 +54,7 @@ export async function sniffType(bytes: Uint8Array, filename?: string): Promise<s
   if (head === undefined) return (filename && BINARY_BY_EXTENSION[extOf(filename)]) || MIME.octet;
   const start = head.replace(/^[\s\uFEFF]+/, '');
   if (HTML_START.test(start)) return MIME.html;
+  if (looksLikeEmail(start)) return MIME.eml;
   if (found) return HTML_ANYWHERE.test(start.slice(0, 2048)) ? MIME.html : found.mime;
   if (filename && MD_EXTENSIONS.test(filename)) return MIME.markdown;
   if (HTML_ANYWHERE.test(start.slice(0, 1024))) return MIME.html;
@@ -90,6 +95,33 @@ function controlRatio(bytes: Uint8Array): number {
     if ((b < 0x20 && b !== 9 && b !== 10 && b !== 12 && b !== 13 && b !== 0x1b) || b === 0x7f) n++;
   }
   return n / bytes.length;
+}
+
+/** Header fields that open an e-mail message (RFC 5322) or an mbox-style export of one. */
+const MAIL_HEADERS =
+  /^(?:from|to|cc|subject|date|message-id|mime-version|received|return-path|delivered-to|reply-to|sender|x-[a-z0-9-]+|dkim-signature|content-type|content-transfer-encoding|references|in-reply-to|thread-index|authentication-results|arc-[a-z-]+)$/i;
+
+/**
+ * An e-mail starts with a block of `Name: value` header lines (continued by indented
+ * lines) ending in a blank line, with at least two of the fields a message has
+ * (From, To, Subject, Date, Message-ID, MIME-Version, Received...).
+ */
+export function looksLikeEmail(text: string): boolean {
+  // An mbox export starts with a "From sender date" envelope line before the headers.
+  const head = text.slice(0, 32 * 1024).replace(/^From [^\r\n]*\r?\n/, '');
+  const end = head.search(/\r?\n\r?\n/);
+  if (end < 0) return false;
+  let known = 0;
+  const essential = new Set<string>();
+  for (const line of head.slice(0, end).split(/\r?\n/)) {
+    if (/^[ \t]/.test(line)) continue; // folded continuation
+    const m = /^([!-9;-~]+):/.exec(line);
+    if (!m) return false;
+    const name = m[1]!.toLowerCase();
+    if (MAIL_HEADERS.test(name)) known++;
+    if (['from', 'to', 'subject', 'date', 'message-id', 'mime-version'].includes(name)) essential.add(name);
+  }
+  return known >= 2 && essential.size >= 2;
 }
 
 /** Rough count of Markdown constructs: headings, fences, links, front matter, setext. */

@@ -41,6 +41,11 @@ export interface Section {
   headingPath?: string[];
   /** 1-based page number for paged formats. */
   page?: number;
+  /**
+   * Extra JSON-serialisable facts about this text that every chunk drawn from it
+   * carries in its metadata (e.g. `ocr: true`, an e-mail's `from`/`subject`).
+   */
+  metadata?: Record<string, unknown>;
 }
 
 export interface ExtractedDocument {

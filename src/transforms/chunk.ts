@@ -44,6 +44,8 @@ export interface ChunkMetadata {
   pageStart?: number;
   /** Highest page the chunk touches; only for paged sources. */
   pageEnd?: number;
+  /** Section metadata of the sections the chunk touches (see Section.metadata), merged in order. */
+  extra?: Record<string, unknown>;
 }
 
 export interface Chunk {
@@ -75,6 +77,7 @@ interface Span {
   end: number;
   headingPath: string[];
   page: number | undefined;
+  metadata: Record<string, unknown> | undefined;
 }
 
 /** Split a document into chunks (see the file header). */
@@ -89,6 +92,7 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
       end: start + section.text.length,
       headingPath: section.headingPath ?? [],
       page: section.page,
+      metadata: section.metadata,
     });
     offset = start + section.text.length;
   }
@@ -206,6 +210,8 @@ function metadataFor(
     else b = mid;
   }
   for (let i = a; i <= last && spans[i]!.start < charEnd; i++) {
+    const extra = spans[i]!.metadata;
+    if (extra) meta.extra = { ...meta.extra, ...extra };
     const page = spans[i]!.page;
     if (page === undefined) continue;
     lo = Math.min(lo, page);

@@ -15,6 +15,7 @@ const SUPPORT_FILES = new Set([
   'zip-guard.ts',
   'pdf-layout.ts',
   'ebcdic.ts',
+  'mail-attachments.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
