@@ -44,6 +44,9 @@ export const ENV_KEYS = {
   SLUICE_EMBED_RPM: 'embedRequestsPerMin',
   SLUICE_EMBED_TPM: 'embedTokensPerMin',
   SLUICE_MODEL_CACHE_DIR: 'modelCacheDir',
+  SLUICE_ACCEPT_LOW_QUALITY: 'acceptLowQuality',
+  SLUICE_MAX_ATTACHMENTS: 'maxAttachments',
+  SLUICE_MAX_ATTACHMENT_DEPTH: 'maxAttachmentDepth',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -92,6 +95,12 @@ export const configSchema = z.object({
   embedTokensPerMin: int(1).optional(),
   /** Cache for downloaded local model weights. */
   modelCacheDir: z.string().optional(),
+  /** Index documents the quality gate judges garbage instead of failing them LOW_QUALITY. */
+  acceptLowQuality: bool.default(false),
+  /** Attachments of one mail message indexed as documents of their own; the rest are listed, not indexed. */
+  maxAttachments: int(0, 1000).default(100),
+  /** How deep attachments of attachments (a forwarded .eml inside an .eml...) are followed. */
+  maxAttachmentDepth: int(0, 20).default(3),
 });
 
 export type Config = z.infer<typeof configSchema>;

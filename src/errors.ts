@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   ENCRYPTED: false,
   TOO_LARGE: false,
   NO_TEXT: false,
+  LOW_QUALITY: false,
   TIMEOUT: false,
   INPUT_TOO_LONG: false,
   SOURCE_MISSING: false,

@@ -11,6 +11,7 @@ export interface IngestFlags extends GlobalOpts {
   force?: boolean;
   wait?: boolean;
   timeout?: string;
+  acceptLowQuality?: boolean;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -20,12 +21,19 @@ export function register(program: Command, io: CliIO): void {
     .argument('<inputs...>', 'files, directories (recursive) or glob patterns')
     .option('--collection <name>', 'collection to ingest into (default: SLUICE_COLLECTION or "default")')
     .option('--force', 're-process documents even when their content is unchanged')
+    .option(
+      '--accept-low-quality',
+      'index text the quality gate judges garbage instead of failing it LOW_QUALITY',
+    )
     .option('--wait', 'wait until every document is done or failed, showing progress')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 2)')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (inputs: string[], opts: IngestFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-      const config = readConfig(io, g, { collection: opts.collection });
+      const config = readConfig(io, g, {
+        collection: opts.collection,
+        acceptLowQuality: opts.acceptLowQuality,
+      });
       const log = cliLogger(io, config, g);
       const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
         throw new ExitError(EXIT.usage, `error: ${err.message}`);
@@ -35,6 +43,7 @@ export function register(program: Command, io: CliIO): void {
         const summary = await ingestFiles(rt, files, {
           collection: config.collection,
           force: opts.force === true,
+          acceptLowQuality: config.acceptLowQuality,
         }).catch((err: Error & { code?: string }) => {
           if (err.code === 'SOURCE_MISSING') throw new ExitError(EXIT.usage, `error: ${err.message}`);
           throw err;

@@ -15,15 +15,29 @@ export function register(program: Command, io: CliIO): void {
     .option('--collection <name>', 'collection (default: SLUICE_COLLECTION or "default")')
     .option('--force', 're-process documents even when their content is unchanged')
     .option('--concurrency <n>', 'jobs per stage at once')
+    .option(
+      '--accept-low-quality',
+      'index text the quality gate judges garbage instead of failing it LOW_QUALITY',
+    )
     .option('--json', 'print the summary as JSON on stdout')
     .action(
       async (
         inputs: string[],
-        opts: { collection?: string; force?: boolean; concurrency?: string; json?: boolean },
+        opts: {
+          collection?: string;
+          force?: boolean;
+          concurrency?: string;
+          json?: boolean;
+          acceptLowQuality?: boolean;
+        },
         cmd: Command,
       ) => {
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-        const config = readConfig(io, g, { collection: opts.collection, concurrency: opts.concurrency });
+        const config = readConfig(io, g, {
+          collection: opts.collection,
+          concurrency: opts.concurrency,
+          acceptLowQuality: opts.acceptLowQuality,
+        });
         const log = cliLogger(io, config, g);
         const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
           throw new ExitError(EXIT.usage, `error: ${err.message}`);
@@ -36,6 +50,7 @@ export function register(program: Command, io: CliIO): void {
             const summary = await ingestFiles(rt, files, {
               collection: config.collection,
               force: opts.force === true,
+              acceptLowQuality: config.acceptLowQuality,
             });
             const waited = await waitWithProgress(rt, io, summary.waitIds);
             return await reportIngest(rt, io, summary, waited, g);

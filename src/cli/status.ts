@@ -36,8 +36,10 @@ export function register(program: Command, io: CliIO): void {
           error_code: string;
           error_message: string;
           updated_at: Date;
+          quality: string | null;
         }>(
-          `SELECT id, uri, stage, error_code, error_message, updated_at FROM sluice.documents
+          `SELECT id, uri, stage, error_code, error_message, updated_at,
+             metadata->'quality'->>'score' AS quality FROM sluice.documents
            WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1) ORDER BY updated_at DESC LIMIT $2`,
           [filter, Number(opts.failures) || 10],
         );
@@ -74,6 +76,8 @@ export function register(program: Command, io: CliIO): void {
             code: f.error_code,
             message: f.error_message,
             at: f.updated_at,
+            /** The quality gate's score of the extracted text (null before extraction). */
+            quality: f.quality === null ? null : Number(f.quality),
           })),
         };
         if (g.json) return writeJson(io, report);
@@ -107,7 +111,10 @@ export function register(program: Command, io: CliIO): void {
         }
         if (report.recentFailures.length > 0) out.push('recent failures:');
         for (const f of report.recentFailures) {
-          out.push(`  #${f.id} ${displayName(f.uri)} [${f.stage ?? '-'}] ${f.code}: ${f.message ?? ''}`);
+          const quality = f.quality === null ? '' : ` (quality ${f.quality.toFixed(2)})`;
+          out.push(
+            `  #${f.id} ${displayName(f.uri)} [${f.stage ?? '-'}] ${f.code}${quality}: ${f.message ?? ''}`,
+          );
         }
         io.stdout(`${out.join('\n')}\n`);
       });

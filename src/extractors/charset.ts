@@ -1,8 +1,12 @@
 // Bytes → string for text formats (plain, Markdown, HTML). Order of trust: a byte
 // order mark, then UTF-16 recognised by its NUL pattern, then strict UTF-8, then a
-// declared charset (HTML meta / XML declaration) when it decodes cleanly, and last a
-// small statistical guess among the legacy code pages we actually meet (Western,
-// Cyrillic, Arabic). The guess never invents bytes: every candidate is a full decode.
+// declared charset (HTML meta / XML declaration) when it decodes cleanly, then EBCDIC
+// by its byte shape, and last a guess: `chardet` proposes (a CJK multi-byte charset
+// it is sure of wins outright), and every single-byte proposal, plus the legacy code
+// pages we actually meet, is scored on its decoding. The guess never invents bytes:
+// every candidate is a full decode with Node's TextDecoder.
+import { analyse } from 'chardet';
+import { decodeEbcdic, detectEbcdic } from './ebcdic.ts';
 
 /** Decoded text plus the WHATWG name of the charset that produced it. */
 export interface DecodedText {
@@ -36,6 +40,8 @@ export function decodeText(bytes: Uint8Array, hint?: string): DecodedText {
       return { text, charset: declared };
     }
   }
+  const ebcdic = detectEbcdic(sample);
+  if (ebcdic) return { text: decodeEbcdic(bytes, ebcdic), charset: ebcdic };
   const charset = guessLegacyCharset(sample);
   return { text: decodeWith(charset, bytes), charset };
 }
@@ -76,12 +82,50 @@ export function declaredCharset(bytes: Uint8Array): string | undefined {
   return normaliseLabel(m?.[1]);
 }
 
-/** Guess a legacy single-byte charset by scoring each candidate's decoding of `sample`. */
+/** Multi-byte charsets chardet recognises by their byte grammar (confidence 100 on real text). */
+const MULTI_BYTE = new Set(['shift_jis', 'euc-jp', 'gb18030', 'gbk', 'big5', 'euc-kr', 'iso-2022-jp']);
+
+/** A chardet ISO-8859 answer also tries the Windows superset that is more common in files. */
+const WINDOWS_SIBLING: Record<string, string> = {
+  'iso-8859-2': 'windows-1250',
+  'iso-8859-6': 'windows-1256',
+  'iso-8859-7': 'windows-1253',
+  'iso-8859-8': 'windows-1255',
+  'iso-8859-13': 'windows-1257',
+  'iso-8859-4': 'windows-1257',
+};
+
+/** chardet's proposals as WHATWG labels TextDecoder knows, most likely first. */
+function proposals(sample: Uint8Array): { label: string; confidence: number }[] {
+  const out: { label: string; confidence: number }[] = [];
+  for (const match of analyse(sample)) {
+    const label = normaliseLabel(match.name);
+    if (!label || label === 'utf-8' || label.startsWith('utf-16') || label === 'replacement') continue;
+    const sibling = WINDOWS_SIBLING[label];
+    if (sibling) out.push({ label: sibling, confidence: match.confidence });
+    out.push({ label, confidence: match.confidence });
+  }
+  return out;
+}
+
+/**
+ * Guess the legacy charset of `sample`. A multi-byte charset chardet is sure of and
+ * that decodes without error wins; otherwise each candidate's decoding is scored
+ * (see scoreDecoded) and ties go to chardet's ranking, then to LEGACY_CANDIDATES order.
+ */
 export function guessLegacyCharset(sample: Uint8Array): string {
+  const proposed = proposals(sample);
+  const top = proposed[0];
+  if (top && top.confidence >= 50 && MULTI_BYTE.has(top.label) && tryDecodeSample(top.label, sample)) {
+    return top.label;
+  }
+  const candidates = [
+    ...new Set([...proposed.filter((p) => p.confidence >= 10).map((p) => p.label), ...LEGACY_CANDIDATES]),
+  ];
   let best = LEGACY_CANDIDATES[0]!;
   let bestScore = Number.NEGATIVE_INFINITY;
-  for (const charset of LEGACY_CANDIDATES) {
-    const text = tryDecode(charset, sample);
+  for (const charset of candidates) {
+    const text = tryDecodeSample(charset, sample);
     if (text === undefined) continue;
     const score = scoreDecoded(text, charset);
     if (score > bestScore) {
@@ -153,6 +197,15 @@ export function normaliseLabel(label: string | undefined): string | undefined {
 function tryDecode(charset: string, bytes: Uint8Array): string | undefined {
   try {
     return new TextDecoder(charset, { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Strict decode of a sample that may end inside a multi-byte character. */
+function tryDecodeSample(charset: string, sample: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder(charset, { fatal: true, ignoreBOM: true }).decode(sample, { stream: true });
   } catch {
     return undefined;
   }

@@ -4,9 +4,11 @@
 import { SluiceError } from '../errors.ts';
 import { csvExtractor } from './csv.ts';
 import { docxExtractor } from './docx.ts';
+import { emlExtractor } from './eml.ts';
 import { epubExtractor } from './epub.ts';
 import { htmlExtractor } from './html.ts';
 import { markdownExtractor } from './markdown.ts';
+import { msgExtractor } from './msg.ts';
 import { odpExtractor } from './odp.ts';
 import { odsExtractor } from './ods.ts';
 import { odtExtractor } from './odt.ts';
@@ -32,6 +34,8 @@ export const EXTRACTORS: readonly Extractor[] = [
   odsExtractor,
   odpExtractor,
   rtfExtractor,
+  emlExtractor,
+  msgExtractor,
 ];
 
 /** What a user can do about formats sluice recognises but does not read. */

@@ -2,6 +2,7 @@
 // the first 64 KB. The file name is only a tie-breaker between text flavours: a
 // ".pdf" that is really HTML is HTML, and binary garbage named ".md" stays binary.
 import { bomOf, utf16ByNulPattern } from './charset.ts';
+import { decodeEbcdic, detectEbcdic } from './ebcdic.ts';
 
 /** The content types sluice produces; use these strings rather than literals. */
 export const MIME = {
@@ -26,6 +27,8 @@ export const MIME = {
   markdown: 'text/markdown',
   text: 'text/plain',
   octet: 'application/octet-stream',
+  eml: 'message/rfc822',
+  msg: 'application/vnd.ms-outlook',
 } as const;
 
 /** Bytes examined by the text heuristics (files can be 100 MB). */
@@ -70,6 +73,8 @@ export async function sniffType(bytes: Uint8Array, filename?: string): Promise<s
   const found = await fileTypeFromBuffer(bytes).catch(() => undefined);
   const sample = bytes.subarray(0, SAMPLE_BYTES);
   if (found) {
+    // Outlook .msg is an OLE file whose property streams are named __substg1.0_*.
+    if (found.mime === 'application/x-cfb' && hasUtf16(bytes, '__substg1.0_')) return MIME.msg;
     if (found.mime === 'application/x-cfb') return oleType(bytes, filename);
     if (found.mime !== MIME.xml && found.mime !== 'text/xml') return found.mime;
   }
@@ -78,6 +83,7 @@ export async function sniffType(bytes: Uint8Array, filename?: string): Promise<s
   if (head === undefined) return (filename && BINARY_BY_EXTENSION[extOf(filename)]) || MIME.octet;
   const start = head.replace(/^[\s\uFEFF]+/, '');
   if (HTML_START.test(start)) return MIME.html;
+  if (looksLikeEmail(start)) return MIME.eml;
   if (found) return HTML_ANYWHERE.test(start.slice(0, 2048)) ? MIME.html : found.mime;
   if (filename && MD_EXTENSIONS.test(filename)) return MIME.markdown;
   const table = filename && TABLE_EXTENSIONS[extOf(filename)];
@@ -109,6 +115,9 @@ export function textHead(sample: Uint8Array): string | undefined {
   const utf16 = bom?.charset.startsWith('utf-16') ? bom.charset : utf16ByNulPattern(sample);
   if (utf16) return new TextDecoder(utf16).decode(sample);
   const body = bom ? sample.subarray(bom.length) : sample;
+  // EBCDIC line ends (NEL, 0x15) are C0 bytes in ASCII terms: recognise it first.
+  const ebcdic = bom ? undefined : detectEbcdic(body);
+  if (ebcdic) return decodeEbcdic(body, ebcdic);
   const ratio = controlRatio(body);
   let text: string;
   try {
@@ -130,6 +139,33 @@ function controlRatio(bytes: Uint8Array): number {
     if ((b < 0x20 && b !== 9 && b !== 10 && b !== 12 && b !== 13 && b !== 0x1b) || b === 0x7f) n++;
   }
   return n / bytes.length;
+}
+
+/** Header fields that open an e-mail message (RFC 5322) or an mbox-style export of one. */
+const MAIL_HEADERS =
+  /^(?:from|to|cc|subject|date|message-id|mime-version|received|return-path|delivered-to|reply-to|sender|x-[a-z0-9-]+|dkim-signature|content-type|content-transfer-encoding|references|in-reply-to|thread-index|authentication-results|arc-[a-z-]+)$/i;
+
+/**
+ * An e-mail starts with a block of `Name: value` header lines (continued by indented
+ * lines) ending in a blank line, with at least two of the fields a message has
+ * (From, To, Subject, Date, Message-ID, MIME-Version, Received...).
+ */
+export function looksLikeEmail(text: string): boolean {
+  // An mbox export starts with a "From sender date" envelope line before the headers.
+  const head = text.slice(0, 32 * 1024).replace(/^From [^\r\n]*\r?\n/, '');
+  const end = head.search(/\r?\n\r?\n/);
+  if (end < 0) return false;
+  let known = 0;
+  const essential = new Set<string>();
+  for (const line of head.slice(0, end).split(/\r?\n/)) {
+    if (/^[ \t]/.test(line)) continue; // folded continuation
+    const m = /^([!-9;-~]+):/.exec(line);
+    if (!m) return false;
+    const name = m[1]!.toLowerCase();
+    if (MAIL_HEADERS.test(name)) known++;
+    if (['from', 'to', 'subject', 'date', 'message-id', 'mime-version'].includes(name)) essential.add(name);
+  }
+  return known >= 2 && essential.size >= 2;
 }
 
 /** Rough count of Markdown constructs: headings, fences, links, front matter, setext. */

@@ -16,8 +16,8 @@ export function checkAborted(signal: AbortSignal | undefined): void {
   throw reason instanceof Error ? reason : new DOMException('extraction aborted', 'AbortError');
 }
 
-/** Check limits and cancellation, then decode the input bytes to text. */
-export function readTextInput(input: ExtractInput, hint?: string): { text: string; charset: string } {
+/** Cancellation and the input size limit, checked before any parsing. */
+export function checkInput(input: ExtractInput): void {
   checkAborted(input.signal);
   const { bytes, limits } = input;
   if (bytes.length > limits.maxBytes) {
@@ -26,6 +26,12 @@ export function readTextInput(input: ExtractInput, hint?: string): { text: strin
       `input is ${bytes.length} bytes, over the ${limits.maxBytes}-byte limit`,
     );
   }
+}
+
+/** Check limits and cancellation, then decode the input bytes to text. */
+export function readTextInput(input: ExtractInput, hint?: string): { text: string; charset: string } {
+  checkInput(input);
+  const { bytes } = input;
   if (bytes.length === 0) throw new SluiceError('NO_TEXT', 'input is empty');
   if (textHead(bytes.subarray(0, 65_536)) === undefined) {
     throw new SluiceError('CORRUPT_FILE', 'input is binary (too many control bytes), not text');

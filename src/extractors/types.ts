@@ -43,6 +43,11 @@ export interface Section {
   page?: number;
   /** 1-based first and last source row of a table block (spreadsheets, CSV); the header row is repeated, not counted. */
   rows?: { start: number; end: number };
+  /**
+   * Extra JSON-serialisable facts about this text that every chunk drawn from it
+   * carries in its metadata (e.g. `ocr: true`, an e-mail's `from`/`subject`).
+   */
+  metadata?: Record<string, unknown>;
 }
 
 export interface ExtractedDocument {

@@ -242,14 +242,39 @@ export async function requeue(pool: Pool, id: number): Promise<void> {
 export async function deleteDocuments(pool: Pool, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
   return withTransaction(pool, async (client) => {
-    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [ids]);
+    // A mail message's attachments (uri `<message>#attachment/...`, nested ones
+    // `<attachment>/attachment/...`) go with it.
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT c.id FROM sluice.documents d JOIN sluice.documents c
+         ON c.collection = d.collection AND c.status <> 'deleted'
+        AND (starts_with(c.uri, d.uri || '#attachment/')
+             OR (strpos(d.uri, '#attachment/') > 0 AND starts_with(c.uri, d.uri || '/attachment/')))
+       WHERE d.id = ANY($1::bigint[])`,
+      [ids],
+    );
+    const all = [...new Set([...ids, ...rows.map((r) => Number(r.id))])];
+    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [all]);
     const { rowCount } = await client.query(
       `UPDATE sluice.documents SET status = 'deleted', stage = NULL, indexed_hash = NULL, updated_at = now()
        WHERE id = ANY($1::bigint[])`,
-      [ids],
+      [all],
     );
     return rowCount ?? 0;
   });
+}
+
+/** Live documents whose uri starts with `prefix` (a message's attachments), in one collection. */
+export async function documentsUnder(
+  pool: Pool,
+  collection: string,
+  prefix: string,
+): Promise<{ id: number; uri: string }[]> {
+  const { rows } = await pool.query<{ id: string; uri: string }>(
+    `SELECT id, uri FROM sluice.documents
+     WHERE collection = $1 AND starts_with(uri, $2) AND status <> 'deleted'`,
+    [collection, prefix],
+  );
+  return rows.map((r) => ({ id: Number(r.id), uri: r.uri }));
 }
 
 /** Status of a set of documents, for `ingest --wait` progress. */

@@ -266,6 +266,7 @@ export async function replaceChunks(
 function chunkMetadata(chunk: Chunk): Record<string, unknown> {
   const m = chunk.metadata;
   return {
+    ...m.extra, // section facts (ocr, e-mail headers) never override the keys below
     char_start: m.charStart,
     char_end: m.charEnd,
     heading_path: m.headingPath,

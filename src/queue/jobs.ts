@@ -14,6 +14,8 @@ export const jobPayloadSchema = z.object({
   uri: z.string().min(1).max(4096),
   /** Re-process even when stage outputs exist (`ingest --force`). */
   force: z.boolean().optional(),
+  /** Index text the quality gate judges garbage (`--accept-low-quality`). */
+  acceptLowQuality: z.boolean().optional(),
 });
 
 export type JobPayload = z.infer<typeof jobPayloadSchema>;

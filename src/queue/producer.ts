@@ -23,6 +23,8 @@ export interface IngestSummary {
 export interface IngestOptions {
   collection: string;
   force?: boolean;
+  /** Index text the quality gate judges garbage (the worker's own setting also counts). */
+  acceptLowQuality?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -95,6 +97,7 @@ export async function ingestFiles(
           uri: file.path,
         };
         if (opts.force) payload.force = true;
+        if (opts.acceptLowQuality) payload.acceptLowQuality = true;
         // In flight: re-enqueue anyway. The deterministic job id makes it a no-op
         // while the job exists, and recovers it if Redis lost it.
         await enqueue(rt.queues, 'extract', payload);

@@ -12,6 +12,8 @@ import type { Chunk, ChunkOptions } from '../transforms/chunk.ts';
 
 export type ThreadTask =
   | { kind: 'extract'; bytes: Uint8Array; mime: string; filename?: string; limits: ExtractLimits }
+  /** The bytes of a mail attachment: `path` is attachment indexes from the root message down. */
+  | { kind: 'attachment'; bytes: Uint8Array; path: number[] }
   | {
       kind: 'chunk';
       doc: ExtractedDocument;
@@ -19,7 +21,11 @@ export type ThreadTask =
       tokenizer?: string;
     };
 
-type TaskResult<T extends ThreadTask> = T extends { kind: 'extract' } ? ExtractedDocument : Chunk[];
+type TaskResult<T extends ThreadTask> = T extends { kind: 'extract' }
+  ? ExtractedDocument
+  : T extends { kind: 'attachment' }
+    ? Uint8Array
+    : Chunk[];
 
 export interface ThreadPoolOptions {
   threads: number;
@@ -143,7 +149,8 @@ export function createThreadPool(opts: ThreadPoolOptions): ThreadPool {
     slot.busy = { pending, timer, onAbort };
     slot.worker.ref();
     const transfer =
-      pending.task.kind === 'extract' && pending.task.bytes.byteOffset === 0
+      (pending.task.kind === 'extract' || pending.task.kind === 'attachment') &&
+      pending.task.bytes.byteOffset === 0
         ? [pending.task.bytes.buffer as ArrayBuffer]
         : [];
     slot.worker.postMessage(pending.task, transfer);

@@ -3,8 +3,10 @@
 import { parentPort } from 'node:worker_threads';
 import { loadTokenizer } from '../embedders/models.ts';
 import { pickExtractor } from '../extractors/index.ts';
+import { attachmentAt } from '../extractors/mail-attachments.ts';
 import { chunkDocument } from '../transforms/chunk.ts';
 import { cleanDocument } from '../transforms/clean.ts';
+import { assessQuality } from '../transforms/quality.ts';
 import type { ThreadTask } from './thread-pool.ts';
 
 async function runTask(task: ThreadTask): Promise<unknown> {
@@ -16,8 +18,12 @@ async function runTask(task: ThreadTask): Promise<unknown> {
       limits: task.limits,
       ...(task.filename === undefined ? {} : { filename: task.filename }),
     });
-    return cleanDocument(doc);
+    // Judged before cleaning, which would hide the control bytes that betray garbage.
+    const quality = assessQuality(doc);
+    const cleaned = cleanDocument(doc);
+    return { ...cleaned, metadata: { ...cleaned.metadata, quality } };
   }
+  if (task.kind === 'attachment') return attachmentAt(task.bytes, task.path);
   // Functions cannot cross into the thread: the tokenizer comes by name and is built here (once per thread).
   const name = task.tokenizer ?? task.options.tokenizer;
   if (name === undefined) return chunkDocument(task.doc, task.options);

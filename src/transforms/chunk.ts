@@ -48,6 +48,8 @@ export interface ChunkMetadata {
   rowStart?: number;
   /** Last source row the chunk covers; only for tables. */
   rowEnd?: number;
+  /** Section metadata of the sections the chunk touches (see Section.metadata), merged in order. */
+  extra?: Record<string, unknown>;
 }
 
 export interface Chunk {
@@ -80,6 +82,7 @@ interface Span {
   headingPath: string[];
   page: number | undefined;
   rows?: { start: number; end: number } | undefined;
+  metadata: Record<string, unknown> | undefined;
 }
 
 /** Split a document into chunks (see the file header). */
@@ -95,6 +98,7 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
       headingPath: section.headingPath ?? [],
       page: section.page,
       rows: section.rows,
+      metadata: section.metadata,
     });
     offset = start + section.text.length;
   }
@@ -212,6 +216,8 @@ function metadataFor(
     else b = mid;
   }
   for (let i = a; i <= last && spans[i]!.start < charEnd; i++) {
+    const extra = spans[i]!.metadata;
+    if (extra) meta.extra = { ...meta.extra, ...extra };
     const page = spans[i]!.page;
     if (page === undefined) continue;
     lo = Math.min(lo, page);

@@ -96,3 +96,21 @@ export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline
 export async function obliterate(rt: Runtime): Promise<void> {
   for (const q of Object.values(rt.queues)) await q.obliterate({ force: true }).catch(() => undefined);
 }
+
+/**
+ * Waits until no document of the pipeline is queued or processing — also documents
+ * created while others were processed (a mail message's attachments), which
+ * `ingestAndWait` does not know about.
+ */
+export async function waitIdle(p: TestPipeline, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await p.query<{ n: string }>(
+      "SELECT count(*) AS n FROM sluice.documents WHERE status IN ('queued', 'processing')",
+    );
+    if (Number(row?.n) === 0) break;
+    if (Date.now() > deadline) throw new Error(`${row?.n} document(s) still pending after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await buildMissingIndexes(p.rt.pool);
+}

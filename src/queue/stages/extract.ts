@@ -1,12 +1,18 @@
 // Extract stage: bytes from the source → sniffed type → text with structure, in
 // an extraction thread with time and memory limits. Output: sluice.extractions.
+// A mail message's attachments become documents of their own (see ../attachments.ts),
+// and the quality gate fails garbage text LOW_QUALITY after the output is stored.
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
+import { SluiceError } from '../../errors.ts';
 import { pickExtractor } from '../../extractors/index.ts';
+import { isAttachmentUri, parentOf } from '../../extractors/mail-attachments.ts';
 import { sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
 import { setExtracted } from '../../loaders/documents.ts';
 import { readSource } from '../../sources/index.ts';
+import { enforceQuality } from '../../transforms/quality.ts';
+import { planAttachments, readAttachment, syncAttachments } from '../attachments.ts';
 import type { JobPayload } from '../jobs.ts';
 import { ingestFiles } from '../producer.ts';
 import type { Runtime } from '../runtime.ts';
@@ -17,13 +23,22 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
   if (!p.force) {
     const head = await getExtractionHead(rt.pool, p.contentHash, fp);
     if (head) {
-      await setExtracted(rt.pool, p.documentId, p.contentHash, head);
+      await finishExtract(rt, p, head);
       return 'skipped';
     }
   }
-  const bytes = await readSource(p.uri, rt.limits.maxBytes);
+  const attachment = isAttachmentUri(p.uri);
+  const bytes = attachment
+    ? await readAttachment(rt, p.uri, ctx.signal)
+    : await readSource(p.uri, rt.limits.maxBytes);
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== p.contentHash) {
+    if (attachment) {
+      throw new SluiceError(
+        'SOURCE_MISSING',
+        'the attachment changed since it was queued; ingest its message again to index the new version',
+      );
+    }
     // The file changed after it was queued: record the new version instead.
     await ingestFiles(rt, [{ path: p.uri, bytes: bytes.byteLength }], { collection: p.collection });
     return 'superseded';
@@ -34,10 +49,26 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
   const doc = await rt.threads.run({ kind: 'extract', bytes, mime, filename, limits: rt.limits }, ctx.signal);
   const stored = { ...doc, mime };
   await putExtraction(rt.pool, p.contentHash, fp, stored);
-  await setExtracted(rt.pool, p.documentId, p.contentHash, {
-    mime,
-    title: doc.title ?? null,
-    metadata: doc.metadata,
-  });
+  await finishExtract(rt, p, { mime, title: doc.title ?? null, metadata: doc.metadata });
   return 'done';
+}
+
+/**
+ * Record the extraction on the document, queue a message's attachments, then apply
+ * the quality gate (after storing: the score stays on the document, and a later
+ * --accept-low-quality reuses the extraction).
+ */
+async function finishExtract(
+  rt: Runtime,
+  p: JobPayload,
+  info: { mime: string; title: string | null; metadata: Record<string, unknown> },
+): Promise<void> {
+  const metadata = { ...info.metadata };
+  const parent = parentOf(p.uri);
+  if (parent) metadata.parent = parent;
+  const plan = Array.isArray(metadata.attachments) ? planAttachments(rt, p.uri, metadata) : undefined;
+  if (plan) metadata.attachments = plan;
+  await setExtracted(rt.pool, p.documentId, p.contentHash, { ...info, metadata });
+  if (plan) await syncAttachments(rt, p, plan);
+  enforceQuality(metadata, p.acceptLowQuality === true || rt.config.acceptLowQuality);
 }

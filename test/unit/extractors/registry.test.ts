@@ -21,6 +21,8 @@ const SUPPORT_FILES = new Set([
   'table-sections.ts',
   'xlsx-cells.ts',
   'odf.ts',
+  'ebcdic.ts',
+  'mail-attachments.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));

@@ -1,0 +1,93 @@
+// The quality gate's judgement on real text (no false positives on the fixtures'
+// scripts) and on the kinds of garbage it must catch, one signal at a time.
+import { describe, expect, it } from 'vitest';
+import type { ExtractedDocument } from '../../../src/extractors/types.ts';
+import { assessQuality, describeLowQuality, enforceQuality } from '../../../src/transforms/quality.ts';
+import { fixtureText } from '../extractors/fixtures.ts';
+
+const doc = (text: string): ExtractedDocument => ({ metadata: {}, sections: [{ text }] });
+/** Deterministic pseudo-random bytes (no flaky seeds). */
+const noise = (n: number, map: (b: number, i: number) => number): Uint8Array =>
+  new Uint8Array(n).map((_, i) => map(((i + 1) * 2654435761) >>> 24, i));
+
+describe('assessQuality', () => {
+  it('passes prose in many scripts (UDHR article 1 in hundreds of languages)', () => {
+    const q = assessQuality(doc(fixtureText('txt/uns-UDHR_first_article_all.txt')));
+    expect(q.low).toBe(false);
+    expect(q.score).toBeGreaterThan(0.9);
+  });
+
+  it('passes tables of numbers, code identifiers and emoji', () => {
+    const table = Array.from(
+      { length: 200 },
+      (_, i) => `${i} | ${i * 3.5} | ${(i * 7) % 13} | €${i}.00`,
+    ).join('\n');
+    expect(assessQuality(doc(table)).low).toBe(false);
+    const code =
+      'const getElementById = (id) => document.querySelector(id + "#"); // 50% off // 🎉 C++ & x<=y\n'.repeat(
+        50,
+      );
+    expect(assessQuality(doc(code)).low).toBe(false);
+  });
+
+  it('records the dominant script', () => {
+    expect(assessQuality(doc('Все люди рождаются свободными и равными.')).script).toBe('Cyrillic');
+    expect(assessQuality(doc('人人生而自由，在尊严和权利上一律平等。')).script).toBe('Han');
+  });
+
+  it('fails replacement characters and control bytes', () => {
+    const text = 'Some words \uFFFD\uFFFD and \x01\x02 more '.repeat(100);
+    const q = assessQuality(doc(text));
+    expect(q.low).toBe(true);
+    expect(q.reasons.join()).toMatch(/replacement, control/);
+  });
+
+  it('fails random high bytes decoded through a legacy code page', () => {
+    const text = new TextDecoder('windows-1251').decode(
+      noise(20_000, (b, i) => (i % 7 === 0 ? 0x20 : b | 0x80)),
+    );
+    const q = assessQuality(doc(text));
+    expect(q.low).toBe(true);
+    expect(q.reasons.join()).toMatch(/change case mid-word|mix scripts/);
+  });
+
+  it('fails UTF-8 read as Latin-1 (mojibake mixes symbols into words)', () => {
+    const utf8 = new TextEncoder().encode(
+      'Все люди рождаются свободными и равными в своем достоинстве. '.repeat(40),
+    );
+    const q = assessQuality(doc(new TextDecoder('windows-1252').decode(utf8)));
+    expect(q.low).toBe(true);
+  });
+
+  it('fails base64 blocks', () => {
+    const b64 = Buffer.from(noise(12_000, (b) => b))
+      .toString('base64')
+      .replace(/(.{76})/g, '$1\n');
+    const q = assessQuality(doc(`Hello,\n\n${b64}`));
+    expect(q.low).toBe(true);
+    expect(q.reasons.join()).toMatch(/base64/);
+  });
+});
+
+describe('enforceQuality', () => {
+  const low = { quality: { score: 0.1, low: true, reasons: ['80% of words mix scripts'] } };
+
+  it('throws LOW_QUALITY naming the reasons and the way out', () => {
+    expect(() => enforceQuality(low, false)).toThrow(
+      expect.objectContaining({
+        code: 'LOW_QUALITY',
+        message: expect.stringMatching(/mix scripts.*--accept-low-quality/),
+      }),
+    );
+  });
+
+  it('passes accepted, clean and pre-gate extractions', () => {
+    expect(() => enforceQuality(low, true)).not.toThrow();
+    expect(() => enforceQuality({ quality: { score: 0.9, low: false, reasons: [] } }, false)).not.toThrow();
+    expect(() => enforceQuality({}, false)).not.toThrow();
+  });
+
+  it('describes a low score without reasons too', () => {
+    expect(describeLowQuality({ score: 0.2, reasons: [] })).toMatch(/does not read like writing/);
+  });
+});
