@@ -44,6 +44,8 @@ export const ENV_KEYS = {
   SLUICE_EMBED_RPM: 'embedRequestsPerMin',
   SLUICE_EMBED_TPM: 'embedTokensPerMin',
   SLUICE_MODEL_CACHE_DIR: 'modelCacheDir',
+  SLUICE_EMBED_BUDGET_TOKENS: 'embedBudgetTokens',
+  SLUICE_EMBED_PRICE_PER_MTOK: 'embedPricePerMTok',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -92,6 +94,10 @@ export const configSchema = z.object({
   embedTokensPerMin: int(1).optional(),
   /** Cache for downloaded local model weights. */
   modelCacheDir: z.string().optional(),
+  /** Tokens the embed stage may send per collection per UTC day (unset: no budget). */
+  embedBudgetTokens: int(1).optional(),
+  /** Price per million tokens of the configured model, overriding the built-in table. */
+  embedPricePerMTok: z.coerce.number().min(0).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -238,16 +238,23 @@ export async function requeue(pool: Pool, id: number): Promise<void> {
   );
 }
 
-/** Removes a document's chunks and marks it deleted, in one transaction. */
+/**
+ * Removes a document's chunks (every generation) and marks it deleted, in one
+ * transaction. The rows are locked first, so a load in progress either commits
+ * before (its chunks are then deleted here) or sees the deletion and stops.
+ */
 export async function deleteDocuments(pool: Pool, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
   return withTransaction(pool, async (client) => {
-    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [ids]);
     const { rowCount } = await client.query(
       `UPDATE sluice.documents SET status = 'deleted', stage = NULL, indexed_hash = NULL, updated_at = now()
        WHERE id = ANY($1::bigint[])`,
       [ids],
     );
+    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [ids]);
+    await client.query('DELETE FROM sluice.generation_documents WHERE document_id = ANY($1::bigint[])', [
+      ids,
+    ]);
     return rowCount ?? 0;
   });
 }

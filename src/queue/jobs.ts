@@ -14,6 +14,11 @@ export const jobPayloadSchema = z.object({
   uri: z.string().min(1).max(4096),
   /** Re-process even when stage outputs exist (`ingest --force`). */
   force: z.boolean().optional(),
+  /**
+   * The collection generation this job builds (a re-index, or keeping a generation
+   * beside the active one current). Absent: live ingestion into the active generation.
+   */
+  generation: z.number().int().positive().optional(),
 });
 
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
@@ -51,8 +56,12 @@ export function payloadFor(
  * version is never in a stage twice at once and re-enqueueing is harmless.
  * (BullMQ forbids ':' in custom ids.)
  */
-export function jobId(stage: StageName, p: Pick<JobPayload, 'documentId' | 'contentHash'>): string {
-  return `${stage}-${p.documentId}-${p.contentHash}`;
+export function jobId(
+  stage: StageName,
+  p: Pick<JobPayload, 'documentId' | 'contentHash'> & { generation?: number | undefined },
+): string {
+  const base = `${stage}-${p.documentId}-${p.contentHash}`;
+  return p.generation === undefined ? base : `${base}-g${p.generation}`;
 }
 
 export function nextStage(stage: StageName): StageName | undefined {
