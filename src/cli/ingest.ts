@@ -11,6 +11,7 @@ export interface IngestFlags extends GlobalOpts {
   force?: boolean;
   wait?: boolean;
   timeout?: string;
+  dryRun?: boolean;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -22,6 +23,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--force', 're-process documents even when their content is unchanged')
     .option('--wait', 'wait until every document is done or failed, showing progress')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 2)')
+    .option('--dry-run', 'read, extract and chunk; report documents, chunks, tokens and price; embed nothing')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (inputs: string[], opts: IngestFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
@@ -31,6 +33,16 @@ export function register(program: Command, io: CliIO): void {
         throw new ExitError(EXIT.usage, `error: ${err.message}`);
       });
       const code = await withRuntime(config, log, 'producer', async (rt) => {
+        if (opts.dryRun) {
+          const { dryRunIngest } = await import('./dry-run.ts');
+          return dryRunIngest(
+            rt,
+            io,
+            files,
+            { collection: config.collection, force: opts.force === true },
+            g,
+          );
+        }
         const { ingestFiles } = await import('../queue/producer.ts');
         const summary = await ingestFiles(rt, files, {
           collection: config.collection,

@@ -69,3 +69,16 @@ export async function spentToday(pool: Pool): Promise<Record<string, number>> {
   );
   return Object.fromEntries(rows.map((r) => [r.collection, Number(r.tokens)]));
 }
+
+/** Live documents held by a spent budget (status stays processing), with one reason. */
+export async function waitingOnBudget(
+  pool: Pool,
+  collection: string | null,
+): Promise<{ documents: number; reason: string | null }> {
+  const { rows } = await pool.query<{ n: string; msg: string | null }>(
+    `SELECT count(*) AS n, max(error_message) AS msg FROM sluice.documents
+     WHERE status = 'processing' AND error_code = 'BUDGET_EXCEEDED' AND ($1::text IS NULL OR collection = $1)`,
+    [collection],
+  );
+  return { documents: Number(rows[0]?.n ?? 0), reason: rows[0]?.msg ?? null };
+}

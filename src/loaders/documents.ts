@@ -276,3 +276,38 @@ export async function statusCounts(pool: Pool, ids: number[]): Promise<Record<Do
   for (const r of rows) counts[r.status] = Number(r.n);
   return counts;
 }
+
+/**
+ * Documents a generation holds or must build: without `generation`, every
+ * document done in the collection (what a re-index starts from); with it, that
+ * generation's ledger rows still in flight, with the stage each had reached.
+ */
+export async function activeDocuments(
+  pool: Pool,
+  collection: string,
+  generation?: number,
+): Promise<{ id: number; uri: string; content_hash: string; stage: Stage | null }[]> {
+  const { rows } = await pool.query<{ id: string; uri: string; content_hash: string; stage: Stage | null }>(
+    generation === undefined
+      ? `SELECT id, uri, content_hash, NULL AS stage FROM sluice.documents
+         WHERE collection = $1 AND status = 'done' AND content_hash IS NOT NULL ORDER BY id`
+      : `SELECT d.id, d.uri, gd.content_hash, gd.stage FROM sluice.generation_documents gd
+         JOIN sluice.documents d ON d.id = gd.document_id
+         WHERE gd.collection = $1 AND gd.generation = $2 AND gd.status IN ('queued', 'processing') ORDER BY d.id`,
+    generation === undefined ? [collection] : [collection, generation],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** The stored version and status of documents by uri, for a dry run to tell unchanged files apart. */
+export async function documentVersions(
+  pool: Pool,
+  collection: string,
+  uris: string[],
+): Promise<Map<string, { content_hash: string | null; status: DocumentStatus }>> {
+  const { rows } = await pool.query<{ uri: string; content_hash: string | null; status: DocumentStatus }>(
+    'SELECT uri, content_hash, status FROM sluice.documents WHERE collection = $1 AND uri = ANY($2::text[])',
+    [collection, uris],
+  );
+  return new Map(rows.map((r) => [r.uri, { content_hash: r.content_hash, status: r.status }]));
+}

@@ -307,3 +307,12 @@ export async function getCollection(
       }
     : undefined;
 }
+
+/** Up to n chunk texts of a generation, spread over the collection (stable order), for sample queries. */
+export async function sampleChunkTexts(pool: Pool, info: CollectionInfo, n: number): Promise<string[]> {
+  const { rows } = await pool.query<{ text: string }>(
+    `SELECT text FROM sluice.chunks WHERE collection = $1 AND generation = $2 ORDER BY md5(id::text) LIMIT $3`,
+    [info.name, info.generation, n],
+  );
+  return rows.map((r) => r.text);
+}

@@ -2,6 +2,9 @@
 // re-queue build documents whose job was lost (as the reconciler does for live
 // ones), mark complete builds ready, and switch the ones asked to (--auto-switch)
 // once their HNSW index is built.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SluiceError } from '../errors.ts';
 import { bumpGenerationRequeue, failGenerationDoc, staleGenerationDocs } from '../loaders/generation-docs.ts';
 import {
   activateGeneration,
@@ -9,7 +12,7 @@ import {
   buildingGenerations,
   markReadyIfComplete,
 } from '../loaders/generations.ts';
-import { ensureGenerationIndex } from '../loaders/pgvector.ts';
+import { ensureGenerationIndex, type IndexOutcome } from '../loaders/pgvector.ts';
 import { type JobPayload, jobId } from './jobs.ts';
 import { enqueue, FINISHED } from './queues.ts';
 import type { Runtime } from './runtime.ts';
@@ -66,9 +69,44 @@ export async function advanceGenerations(rt: Runtime): Promise<string[]> {
   for (const g of await autoSwitchable(rt.pool)) {
     const index = await ensureGenerationIndex(rt.pool, g.collection, g.generation);
     if (index === 'busy') continue; // another process is building it: next tick
-    await activateGeneration(rt.pool, g.collection, g.generation, { requireReady: true });
+    try {
+      await activateGeneration(rt.pool, g.collection, g.generation, { requireReady: true });
+    } catch (err) {
+      // New work arrived for it meanwhile (a live edit): it switches once that is built.
+      rt.log.info(
+        `auto-switch of "${g.collection}" to generation ${g.generation} waits: ${(err as Error).message}`,
+      );
+      continue;
+    }
     rt.log.info(`collection "${g.collection}" switched to generation ${g.generation} (--auto-switch)`);
     switched.push(`${g.collection}#${g.generation}`);
   }
   return switched;
+}
+
+/**
+ * Builds the generation's HNSW index (waiting while another process builds it),
+ * then makes it active in one transaction, so the first search after the switch
+ * already has its index.
+ */
+export async function switchTo(
+  rt: Runtime,
+  collection: string,
+  generation: number,
+  opts: { requireReady: boolean; timeoutMs?: number },
+): Promise<{ from: number; to: number; index: IndexOutcome }> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+  let index = await ensureGenerationIndex(rt.pool, collection, generation);
+  while (index === 'busy') {
+    if (Date.now() > deadline) {
+      throw new SluiceError(
+        'CONNECTION_ERROR',
+        `the index of generation ${generation} is still being built by another process; try again later`,
+      );
+    }
+    await sleep(500);
+    index = await ensureGenerationIndex(rt.pool, collection, generation);
+  }
+  const moved = await activateGeneration(rt.pool, collection, generation, opts);
+  return { ...moved, index };
 }

@@ -28,16 +28,23 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     await ingestFiles(rt, [{ path: p.uri, bytes: bytes.byteLength }], { collection: p.collection });
     return 'superseded';
   }
-  const filename = basename(p.uri);
+  const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
+  await setExtracted(rt.pool, p.documentId, p.contentHash, head);
+  return 'done';
+}
+
+/** Sniffs, extracts in a thread and stores the checkpoint (shared with dry runs). */
+export async function extractToCheckpoint(
+  rt: Runtime,
+  bytes: Uint8Array,
+  uri: string,
+  hash: string,
+  signal: AbortSignal,
+): Promise<{ mime: string; title: string | null; metadata: Record<string, unknown> }> {
+  const filename = basename(uri);
   const mime = await sniffType(bytes, filename);
   pickExtractor(mime); // UNSUPPORTED_TYPE here, before a thread is spent on it
-  const doc = await rt.threads.run({ kind: 'extract', bytes, mime, filename, limits: rt.limits }, ctx.signal);
-  const stored = { ...doc, mime };
-  await putExtraction(rt.pool, p.contentHash, fp, stored);
-  await setExtracted(rt.pool, p.documentId, p.contentHash, {
-    mime,
-    title: doc.title ?? null,
-    metadata: doc.metadata,
-  });
-  return 'done';
+  const doc = await rt.threads.run({ kind: 'extract', bytes, mime, filename, limits: rt.limits }, signal);
+  await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, mime });
+  return { mime, title: doc.title ?? null, metadata: doc.metadata };
 }
