@@ -218,6 +218,15 @@ export async function updateGeneration(
        auto_switch = auto_switch OR $4 WHERE collection = $1 AND generation = $2`,
     [collection, generation, patch.budgetTokens ?? null, patch.autoSwitch === true],
   );
+  // Documents held by the old budget look again on their own within seconds; until
+  // then they are pending, not waiting (so `reindex --wait` waits for them).
+  if (patch.budgetTokens !== undefined) {
+    await pool.query(
+      `UPDATE sluice.generation_documents SET error_code = NULL, error_message = NULL
+       WHERE collection = $1 AND generation = $2 AND error_code = 'BUDGET_EXCEEDED'`,
+      [collection, generation],
+    );
+  }
 }
 
 /** Marks a building generation ready once none of its documents is queued or processing. */
