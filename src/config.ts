@@ -47,6 +47,8 @@ export const ENV_KEYS = {
   SLUICE_ACCEPT_LOW_QUALITY: 'acceptLowQuality',
   SLUICE_MAX_ATTACHMENTS: 'maxAttachments',
   SLUICE_MAX_ATTACHMENT_DEPTH: 'maxAttachmentDepth',
+  SLUICE_EMBED_BUDGET_TOKENS: 'embedBudgetTokens',
+  SLUICE_EMBED_PRICE_PER_MTOK: 'embedPricePerMTok',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -101,6 +103,10 @@ export const configSchema = z.object({
   maxAttachments: int(0, 1000).default(100),
   /** How deep attachments of attachments (a forwarded .eml inside an .eml...) are followed. */
   maxAttachmentDepth: int(0, 20).default(3),
+  /** Tokens the embed stage may send per collection per UTC day (unset: no budget). */
+  embedBudgetTokens: int(1).optional(),
+  /** Price per million tokens of the configured model, overriding the built-in table. */
+  embedPricePerMTok: z.coerce.number().min(0).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   DIMENSION_MISMATCH: false,
   CONFIG_ERROR: false,
   RATE_LIMITED: true,
+  BUDGET_EXCEEDED: true,
   PROVIDER_ERROR: true,
   CONNECTION_ERROR: true,
   INTERNAL: true,

@@ -12,6 +12,7 @@ export interface IngestFlags extends GlobalOpts {
   wait?: boolean;
   timeout?: string;
   acceptLowQuality?: boolean;
+  dryRun?: boolean;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -27,6 +28,7 @@ export function register(program: Command, io: CliIO): void {
     )
     .option('--wait', 'wait until every document is done or failed, showing progress')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 2)')
+    .option('--dry-run', 'read, extract and chunk; report documents, chunks, tokens and price; embed nothing')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (inputs: string[], opts: IngestFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
@@ -39,6 +41,16 @@ export function register(program: Command, io: CliIO): void {
         throw new ExitError(EXIT.usage, `error: ${err.message}`);
       });
       const code = await withRuntime(config, log, 'producer', async (rt) => {
+        if (opts.dryRun) {
+          const { dryRunIngest } = await import('./dry-run.ts');
+          return dryRunIngest(
+            rt,
+            io,
+            files,
+            { collection: config.collection, force: opts.force === true },
+            g,
+          );
+        }
         const { ingestFiles } = await import('../queue/producer.ts');
         const summary = await ingestFiles(rt, files, {
           collection: config.collection,

@@ -16,6 +16,12 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   delete: () => import('./delete.ts'),
   search: () => import('./search.ts'),
   doctor: () => import('./doctor.ts'),
+  reindex: () => import('./reindex.ts'),
+  generations: () => import('./generations.ts'),
+  switch: () => import('./switch.ts'),
+  rollback: () => import('./rollback.ts'),
+  retire: () => import('./retire.ts'),
+  compare: () => import('./compare.ts'),
 };
 
 export async function buildProgram(io: CliIO, only?: string): Promise<Command> {

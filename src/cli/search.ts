@@ -26,8 +26,10 @@ export function register(program: Command, io: CliIO): void {
             EXIT.usage,
             `error: collection "${config.collection}" does not exist yet: ingest something first`,
           );
-        const [vector] = await rt.embedder.embed([query]);
-        const hits = await searchChunks(rt.pool, collection, vector!, k);
+        // The query is embedded as the active generation was (its model and width), not as configured.
+        const { pipeline, generation } = await rt.pipelineFor({ collection: collection.name });
+        const [vector] = await pipeline.embedder.embed([query]);
+        const hits = await searchChunks(rt.pool, generation, vector!, k);
         if (g.json) return writeJson(io, { query, collection: collection.name, results: hits });
         if (hits.length === 0) io.stdout('no results\n');
         for (const [i, h] of hits.entries()) {

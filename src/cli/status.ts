@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { readCounters } from '../loaders/checkpoints.ts';
 import { displayName } from '../log.ts';
 import { queueDepths } from '../queue/queues.ts';
+import { buildStatus, buildStatusLines } from './build-status.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -63,7 +64,9 @@ export function register(program: Command, io: CliIO): void {
           retries: counters.embed_retries ?? 0,
           rateLimited: counters.embed_rate_limited ?? 0,
         };
+        const reindex = await buildStatus(rt.pool, config, filter);
         const report = {
+          reindex,
           documents,
           queues,
           embeddingCache: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : null },
@@ -109,6 +112,7 @@ export function register(program: Command, io: CliIO): void {
             `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waiting.rows[0]?.msg ?? ''}`,
           );
         }
+        out.push(...buildStatusLines(reindex));
         if (report.recentFailures.length > 0) out.push('recent failures:');
         for (const f of report.recentFailures) {
           const quality = f.quality === null ? '' : ` (quality ${f.quality.toFixed(2)})`;

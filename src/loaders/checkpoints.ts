@@ -169,12 +169,22 @@ export async function recordStageRun(
     outcome: 'done' | 'skipped' | 'failed';
     ms: number;
     detail?: object;
+    /** The generation a build job worked for; undefined for live ingestion. */
+    generation?: number | undefined;
   },
 ): Promise<void> {
   await pool.query(
-    `INSERT INTO sluice.stage_runs (document_id, content_hash, stage, outcome, duration_ms, detail)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [run.documentId, run.hash, run.stage, run.outcome, Math.round(run.ms), JSON.stringify(run.detail ?? {})],
+    `INSERT INTO sluice.stage_runs (document_id, content_hash, stage, outcome, duration_ms, detail, generation)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      run.documentId,
+      run.hash,
+      run.stage,
+      run.outcome,
+      Math.round(run.ms),
+      JSON.stringify(run.detail ?? {}),
+      run.generation ?? null,
+    ],
   );
 }
 

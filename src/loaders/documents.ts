@@ -238,7 +238,11 @@ export async function requeue(pool: Pool, id: number): Promise<void> {
   );
 }
 
-/** Removes a document's chunks and marks it deleted, in one transaction. */
+/**
+ * Removes a document's chunks (every generation) and marks it deleted, in one
+ * transaction. The rows are locked first, so a load in progress either commits
+ * before (its chunks are then deleted here) or sees the deletion and stops.
+ */
 export async function deleteDocuments(pool: Pool, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
   return withTransaction(pool, async (client) => {
@@ -253,12 +257,15 @@ export async function deleteDocuments(pool: Pool, ids: number[]): Promise<number
       [ids],
     );
     const all = [...new Set([...ids, ...rows.map((r) => Number(r.id))])];
-    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [all]);
     const { rowCount } = await client.query(
       `UPDATE sluice.documents SET status = 'deleted', stage = NULL, indexed_hash = NULL, updated_at = now()
        WHERE id = ANY($1::bigint[])`,
       [all],
     );
+    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [all]);
+    await client.query('DELETE FROM sluice.generation_documents WHERE document_id = ANY($1::bigint[])', [
+      all,
+    ]);
     return rowCount ?? 0;
   });
 }
@@ -293,4 +300,39 @@ export async function statusCounts(pool: Pool, ids: number[]): Promise<Record<Do
   );
   for (const r of rows) counts[r.status] = Number(r.n);
   return counts;
+}
+
+/**
+ * Documents a generation holds or must build: without `generation`, every
+ * document done in the collection (what a re-index starts from); with it, that
+ * generation's ledger rows still in flight, with the stage each had reached.
+ */
+export async function activeDocuments(
+  pool: Pool,
+  collection: string,
+  generation?: number,
+): Promise<{ id: number; uri: string; content_hash: string; stage: Stage | null }[]> {
+  const { rows } = await pool.query<{ id: string; uri: string; content_hash: string; stage: Stage | null }>(
+    generation === undefined
+      ? `SELECT id, uri, content_hash, NULL AS stage FROM sluice.documents
+         WHERE collection = $1 AND status = 'done' AND content_hash IS NOT NULL ORDER BY id`
+      : `SELECT d.id, d.uri, gd.content_hash, gd.stage FROM sluice.generation_documents gd
+         JOIN sluice.documents d ON d.id = gd.document_id
+         WHERE gd.collection = $1 AND gd.generation = $2 AND gd.status IN ('queued', 'processing') ORDER BY d.id`,
+    generation === undefined ? [collection] : [collection, generation],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** The stored version and status of documents by uri, for a dry run to tell unchanged files apart. */
+export async function documentVersions(
+  pool: Pool,
+  collection: string,
+  uris: string[],
+): Promise<Map<string, { content_hash: string | null; status: DocumentStatus }>> {
+  const { rows } = await pool.query<{ uri: string; content_hash: string | null; status: DocumentStatus }>(
+    'SELECT uri, content_hash, status FROM sluice.documents WHERE collection = $1 AND uri = ANY($2::text[])',
+    [collection, uris],
+  );
+  return new Map(rows.map((r) => [r.uri, { content_hash: r.content_hash, status: r.status }]));
 }

@@ -4,6 +4,7 @@ import { type Pool, type PoolClient, withTransaction } from '../db/pool.ts';
 import { SluiceError } from '../errors.ts';
 import type { Chunk } from '../transforms/chunk.ts';
 import { CopyWriter, copyIn, vectorDims } from './copy.ts';
+import { claimGenerationLoad, finishGenerationLoad, queueFollowUps } from './generation-docs.ts';
 
 /** pgvector's HNSW limit for `vector`; wider vectors are indexed as `halfvec` (≤ 4,000). */
 export const HNSW_VECTOR_MAX = 2000;
@@ -25,7 +26,7 @@ export interface CollectionSpec {
   fingerprint: Record<string, unknown>;
 }
 
-function indexName(collection: string, generation: number): string {
+export function indexName(collection: string, generation: number): string {
   const safe = collection
     .toLowerCase()
     .replace(/[^a-z0-9_]/g, '_')
@@ -36,7 +37,7 @@ function indexName(collection: string, generation: number): string {
 }
 
 /** SQL literal for a validated collection name (config restricts it to [A-Za-z0-9_.-]). */
-function literal(s: string): string {
+export function literal(s: string): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(s))
     throw new SluiceError('CONFIG_ERROR', `invalid collection name ${JSON.stringify(s)}`);
   return `'${s}'`;
@@ -61,16 +62,21 @@ export async function ensureCollection(pool: Pool, spec: CollectionSpec): Promis
     ]);
     const found = await getCollection(client, spec.name);
     if (found) {
-      if (
-        found.dimensions !== spec.dimensions ||
-        found.embedder !== spec.embedder ||
-        found.model !== spec.model
-      ) {
+      // The configured embedder must be one the collection is kept in: its active
+      // generation, or one being built or kept beside it (workers build each
+      // generation with its own stored settings, whatever they are configured with).
+      const { rowCount } = await client.query(
+        `SELECT 1 FROM sluice.collection_generations WHERE collection = $1 AND state <> 'retired'
+           AND embedder = $2 AND model = $3 AND dimensions = $4`,
+        [spec.name, spec.embedder, spec.model, spec.dimensions],
+      );
+      if (rowCount === 0) {
         throw new SluiceError(
           'DIMENSION_MISMATCH',
           `collection "${spec.name}" holds ${found.dimensions}-d vectors from ${found.embedder}/${found.model}, ` +
             `but the configured embedder is ${spec.embedder}/${spec.model} with ${spec.dimensions} dimensions. ` +
-            'Use another collection (--collection) or restore the original embedder settings.',
+            `Run \`sluice reindex --collection ${spec.name}\` to rebuild it with these settings, use another ` +
+            'collection (--collection), or restore the original embedder settings.',
         );
       }
       return found;
@@ -99,105 +105,32 @@ export async function ensureCollection(pool: Pool, spec: CollectionSpec): Promis
   });
 }
 
-/** Collections with this many chunks get their index even while ingestion is still running. */
-export const INDEX_BUSY_THRESHOLD = 50_000;
-/** pgvector's HNSW limit for halfvec. */
-export const HNSW_HALFVEC_MAX = 4000;
+// HNSW index builds live in indexes.ts; re-exported for existing importers.
+export {
+  buildMissingIndexes,
+  ensureGenerationIndex,
+  HNSW_HALFVEC_MAX,
+  INDEX_BUSY_THRESHOLD,
+  type IndexOutcome,
+} from './indexes.ts';
 
-export type IndexOutcome = 'exists' | 'built' | 'busy' | 'unsupported';
+/** moved: a live load found another generation active than the one it was built for. */
+export type LoadOutcome = 'loaded' | 'superseded' | 'moved';
 
-/** A collection generation and the state of its index (valid: null when it does not exist). */
-interface GenerationIndexRow {
-  collection: string;
-  generation: number;
-  dimensions: number;
-  vector_type: 'vector' | 'halfvec';
-  index_name: string;
-  valid: boolean | null;
+export interface LoadResult {
+  outcome: LoadOutcome;
+  /** Other generations this version was queued for (live loads), to enqueue after the commit. */
+  followUps: number[];
 }
 
 /**
- * Builds the HNSW cosine index of every active collection generation that lacks
- * one, when the collection is idle (nothing queued or processing) or large.
- * CREATE INDEX CONCURRENTLY keeps reads and writes going; an advisory lock keeps
- * one builder per collection across machines; an invalid leftover of an
- * interrupted build is dropped and rebuilt.
- */
-export async function buildMissingIndexes(
-  pool: Pool,
-  opts: { force?: boolean; lockTimeoutMs?: number } = {},
-): Promise<Record<string, IndexOutcome>> {
-  const { rows } = await pool.query<GenerationIndexRow>(
-    `SELECT g.collection, g.generation, g.dimensions, g.vector_type, g.index_name,
-            (SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
-              WHERE c.relname = g.index_name AND c.relnamespace = 'sluice'::regnamespace) AS valid
-     FROM sluice.collection_generations g WHERE g.state IN ('active', 'building')`,
-  );
-  const out: Record<string, IndexOutcome> = {};
-  for (const g of rows) {
-    const key = `${g.collection}#${g.generation}`;
-    if (g.valid === true) {
-      out[key] = 'exists';
-      continue;
-    }
-    if (g.dimensions > HNSW_HALFVEC_MAX) {
-      out[key] = 'unsupported';
-      continue;
-    }
-    if (!opts.force) {
-      const [busy] = (
-        await pool.query<{ pending: string; chunks: string }>(
-          `SELECT (SELECT count(*) FROM sluice.documents WHERE collection = $1 AND status IN ('queued', 'processing')) AS pending,
-                  (SELECT count(*) FROM sluice.chunks WHERE collection = $1 AND generation = $2) AS chunks`,
-          [g.collection, g.generation],
-        )
-      ).rows;
-      if (Number(busy?.pending) > 0 && Number(busy?.chunks) < INDEX_BUSY_THRESHOLD) {
-        out[key] = 'busy';
-        continue;
-      }
-    }
-    out[key] = await buildIndex(pool, g, opts.lockTimeoutMs ?? 30_000);
-  }
-  return out;
-}
-
-async function buildIndex(pool: Pool, g: GenerationIndexRow, lockTimeoutMs: number): Promise<IndexOutcome> {
-  const client = await pool.connect();
-  const lockKey = `sluice.index:${g.collection}:${g.generation}`;
-  try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-      lockKey,
-    ]);
-    if (!rows[0]?.ok) return 'busy';
-    try {
-      // CREATE INDEX CONCURRENTLY waits for every older transaction in the database;
-      // a stuck one must not hold the caller (a worker's maintenance tick, a CLI) forever.
-      // On timeout the invalid leftover is dropped and rebuilt next time.
-      await client.query(`SET lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
-      if (g.valid === false) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS sluice.${g.index_name}`);
-      const cast = vectorCast({ dimensions: g.dimensions, vectorType: g.vector_type });
-      await client.query(
-        `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${g.index_name} ON sluice.chunks
-         USING hnsw ((embedding::${cast}) ${g.vector_type}_cosine_ops)
-         WHERE collection = ${literal(g.collection)} AND generation = ${Number(g.generation)}`,
-      );
-      return 'built';
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
-    }
-  } finally {
-    client.release(true); // session settings changed: do not hand this connection to anyone else
-  }
-}
-
-export type LoadOutcome = 'loaded' | 'superseded';
-
-/**
- * Replaces a document's chunks in one transaction: delete the old version's rows,
- * binary-COPY the new ones, mark the document done. Readers see either the old
- * set or the new one, never a mix. A job for a version that is no longer current
- * changes nothing ('superseded').
+ * Replaces a document's chunks in one generation in one transaction: delete the
+ * old version's rows, binary-COPY the new ones, mark the document done. Readers
+ * see either the old set or the new one, never a mix. A job for a version that
+ * is no longer current changes nothing ('superseded'). A live load writes the
+ * active generation (share-locking the collection row, so a switch waits for
+ * it) and queues the version for the generations kept beside it; a `pinned`
+ * load writes its own generation and ticks off its ledger row.
  */
 export async function replaceChunks(
   pool: Pool,
@@ -207,9 +140,17 @@ export async function replaceChunks(
     collection: CollectionInfo;
     chunks: Chunk[];
     vectors: Map<string, Buffer>;
+    pinned?: boolean;
   },
-): Promise<LoadOutcome> {
+): Promise<LoadResult> {
   const { documentId, hash, collection, chunks, vectors } = input;
+  const pinned = input.pinned === true;
+  const ref = {
+    collection: collection.name,
+    generation: collection.generation,
+    documentId,
+    contentHash: hash,
+  };
   const writer = new CopyWriter();
   for (const chunk of chunks) {
     const vector = vectors.get(chunk.contentHash);
@@ -241,8 +182,18 @@ export async function replaceChunks(
       [documentId],
     );
     const doc = rows[0];
-    if (!doc || doc.content_hash !== hash || doc.status === 'deleted' || doc.status === 'failed')
-      return 'superseded';
+    const superseded: LoadResult = { outcome: 'superseded', followUps: [] };
+    if (!doc || doc.content_hash !== hash || doc.status === 'deleted') return superseded;
+    if (pinned) {
+      if (!(await claimGenerationLoad(client, ref))) return superseded;
+    } else {
+      if (doc.status === 'failed') return superseded;
+      const active = await client.query<{ g: number }>(
+        'SELECT active_generation AS g FROM sluice.collections WHERE name = $1 FOR SHARE',
+        [collection.name],
+      );
+      if (active.rows[0]?.g !== collection.generation) return { outcome: 'moved', followUps: [] };
+    }
     await client.query('DELETE FROM sluice.chunks WHERE document_id = $1 AND generation = $2', [
       documentId,
       collection.generation,
@@ -253,12 +204,17 @@ export async function replaceChunks(
        FROM STDIN (FORMAT binary)`,
       writer,
     );
+    if (pinned) {
+      await finishGenerationLoad(client, ref);
+      return { outcome: 'loaded', followUps: [] };
+    }
     await client.query(
       `UPDATE sluice.documents SET status = 'done', stage = 'load', indexed_hash = $2, indexed_at = now(),
          error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1`,
       [documentId, hash],
     );
-    return 'loaded';
+    const followUps = await queueFollowUps(client, collection.name, collection.generation, documentId, hash);
+    return { outcome: 'loaded', followUps };
   });
 }
 
@@ -352,4 +308,13 @@ export async function getCollection(
         model: r.model,
       }
     : undefined;
+}
+
+/** Up to n chunk texts of a generation, spread over the collection (stable order), for sample queries. */
+export async function sampleChunkTexts(pool: Pool, info: CollectionInfo, n: number): Promise<string[]> {
+  const { rows } = await pool.query<{ text: string }>(
+    `SELECT text FROM sluice.chunks WHERE collection = $1 AND generation = $2 ORDER BY md5(id::text) LIMIT $3`,
+    [info.name, info.generation, n],
+  );
+  return rows.map((r) => r.text);
 }

@@ -16,6 +16,11 @@ export const jobPayloadSchema = z.object({
   force: z.boolean().optional(),
   /** Index text the quality gate judges garbage (`--accept-low-quality`). */
   acceptLowQuality: z.boolean().optional(),
+  /**
+   * The collection generation this job builds (a re-index, or keeping a generation
+   * beside the active one current). Absent: live ingestion into the active generation.
+   */
+  generation: z.number().int().positive().optional(),
 });
 
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
@@ -53,8 +58,12 @@ export function payloadFor(
  * version is never in a stage twice at once and re-enqueueing is harmless.
  * (BullMQ forbids ':' in custom ids.)
  */
-export function jobId(stage: StageName, p: Pick<JobPayload, 'documentId' | 'contentHash'>): string {
-  return `${stage}-${p.documentId}-${p.contentHash}`;
+export function jobId(
+  stage: StageName,
+  p: Pick<JobPayload, 'documentId' | 'contentHash'> & { generation?: number | undefined },
+): string {
+  const base = `${stage}-${p.documentId}-${p.contentHash}`;
+  return p.generation === undefined ? base : `${base}-g${p.generation}`;
 }
 
 export function nextStage(stage: StageName): StageName | undefined {

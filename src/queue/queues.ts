@@ -86,9 +86,14 @@ export async function enqueue(queues: Queues, stage: StageName, payload: JobPayl
     if (!FINISHED.has(await existing.getState())) return 'in-flight';
     await existing.remove().catch(() => undefined);
   }
-  await queue.add(stage, payload, { jobId: id });
+  // Generation builds yield to live ingestion: BullMQ takes every unprioritised job first.
+  const priority = payload.generation === undefined ? {} : { priority: BUILD_PRIORITY };
+  await queue.add(stage, payload, { jobId: id, ...priority });
   return 'added';
 }
+
+/** BullMQ priority of re-index jobs (any priority runs after all unprioritised, i.e. live, jobs). */
+export const BUILD_PRIORITY = 10;
 
 export interface QueueDepths {
   waiting: number;

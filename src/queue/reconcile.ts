@@ -7,6 +7,7 @@
 // document that kills its worker every time still ends failed with a reason.
 import { bumpRequeue, markFailed, staleInFlight } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
+import { advanceGenerations, reconcileGenerations } from './generations.ts';
 import { jobId, payloadFor } from './jobs.ts';
 import { enqueue, FINISHED } from './queues.ts';
 import type { Runtime } from './runtime.ts';
@@ -51,6 +52,10 @@ export async function reconcile(
     result.requeued++;
     rt.log.info(`reconciler: re-queued document ${payload.documentId} at ${stage} (its job was ${state})`);
   }
+  const built = await reconcileGenerations(rt, opts);
+  result.requeued += built.requeued;
+  result.failed += built.failed;
+  await advanceGenerations(rt);
   await rt.redis.del(lock);
   return result;
 }

@@ -1,23 +1,25 @@
 // Everything a stage needs at run time, built once per process from config:
 // database pool, queues, embedder, extraction threads, and the fingerprints that
 // key the checkpoints. Tests build one with their own database and queue prefix.
-// The embed service gets the shared Redis rate limiter when SLUICE_EMBED_RPM/TPM
-// are set, and chunking gets the embedder's tokenizer and input limit.
+// The embedder, its batching service and the chunk settings form a pipeline
+// (pipeline.ts): the configured one is built up front, and the pipelines of
+// collection generations with other settings (a re-index) on first use.
 import type { Redis } from 'ioredis';
 import { type Config, secretsOf } from '../config.ts';
 import { createPool, type Pool } from '../db/pool.ts';
-import { createEmbedder } from '../embedders/index.ts';
 import type { Embedder } from '../embedders/types.ts';
 import { SluiceError } from '../errors.ts';
 import { EXTRACTORS } from '../extractors/index.ts';
 import type { ExtractLimits } from '../extractors/types.ts';
 import { bumpCounters } from '../loaders/checkpoints.ts';
+import { type GenerationInfo, getGeneration } from '../loaders/generations.ts';
 import { type CollectionInfo, ensureCollection } from '../loaders/pgvector.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { type ChunkOptions, chunkFingerprint } from '../transforms/chunk.ts';
-import { createEmbedService, type EmbedService } from './embed-service.ts';
+import type { ChunkOptions } from '../transforms/chunk.ts';
+import type { EmbedService } from './embed-service.ts';
+import { configFor, createPipeline, type Pipeline, type PipelineSettings, settingsKey } from './pipeline.ts';
 import { closeQueues, connectRedis, createQueues, type Queues } from './queues.ts';
-import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { createThreadPool, type ThreadPool } from './thread-pool.ts';
 
 export interface Runtime {
@@ -41,7 +43,15 @@ export interface Runtime {
   fingerprints: { extract: string; chunk: string; readonly modelKey: string };
   /** Learns the width of a model not in the tables (one probe request), once per process. */
   resolveEmbedder(): Promise<void>;
+  /** Creates the collection on first use; DIMENSION_MISMATCH if the configured embedder is not one it is kept in. */
   collection(name: string): Promise<CollectionInfo>;
+  /** The generation a job works for (its own, or the active one) and the pipeline built with its settings. */
+  pipelineFor(p: { collection: string; generation?: number | undefined }): Promise<{
+    pipeline: Pipeline;
+    generation: GenerationInfo;
+  }>;
+  /** The pipeline of a configuration (e.g. config plus `reindex` flags), shared with equal settings. */
+  pipelineFromConfig(config: Config): Promise<Pipeline>;
   /**
    * Provider traffic since the last call (requests, tokens, retries, 429s), named
    * as sluice.counters rows; the embed stage adds them to the shared counters.
@@ -61,35 +71,6 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const log = opts.log ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
   const redis = await connectRedis(config.redisUrl, opts.kind ?? 'worker');
   const pool = createPool(config.databaseUrl, { max: 10 });
-  // A provider that cannot start (bad settings, optional package missing) must not
-  // leave the connections above open: the CLI would print its error and never exit.
-  const embedder =
-    opts.embedder ??
-    (await createEmbedder(config).catch(async (err: unknown) => {
-      redis.disconnect();
-      await pool.end().catch(() => undefined);
-      throw err;
-    }));
-  // One budget per provider+model, shared through Redis by every worker using this queue prefix.
-  const limited = config.embedRequestsPerMin !== undefined || config.embedTokensPerMin !== undefined;
-  const limiter = limited
-    ? createRateLimiter({
-        redis,
-        prefix: config.queuePrefix,
-        key: `${embedder.id}:${embedder.model}`,
-        requestsPerWindow: config.embedRequestsPerMin,
-        tokensPerWindow: config.embedTokensPerMin,
-        windowMs: 60_000,
-      })
-    : undefined;
-  const embedService = createEmbedService({
-    embedder,
-    limiter,
-    maxRetries: config.attempts,
-    // Matches the worker's 30 s deferral of a configuration error: jobs that reach
-    // the service meanwhile get the same answer without another rejected request.
-    configErrorHoldMs: 30_000,
-  });
   const threads = createThreadPool({
     threads: config.extractThreads,
     timeoutMs: config.extractTimeoutMs,
@@ -104,99 +85,113 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     maxTextChars: 50_000_000,
   };
   const extract = `x1;${EXTRACTORS.map((e) => `${e.name}@${e.version}`).join(',')};pages=${limits.maxPages}`;
-  const chunkOpts: Runtime['chunkOptions'] = { size: config.chunkSize, overlap: config.chunkOverlap };
-  if (embedder.tokenizer !== undefined) {
-    chunkOpts.tokenizer = embedder.tokenizer;
-    // No chunk larger than the model takes, nor than one request or the token budget can carry.
-    const caps = [embedder.maxInputTokens, embedder.maxBatchTokens, config.embedTokensPerMin];
-    const known = caps.filter((n): n is number => n !== undefined);
-    if (known.length > 0) chunkOpts.maxTokens = Math.min(...known);
-  }
-  const chunk = `${extract}|${chunkFingerprint(chunkOpts)}`;
-  let resolving: Promise<void> | undefined;
-  const resolveEmbedder = (): Promise<void> => {
-    if (embedder.dimensions > 0 || !embedder.resolveDimensions) return Promise.resolve();
-    resolving ??= embedder.resolveDimensions().then(
-      () => undefined,
-      (err: unknown) => {
-        resolving = undefined;
-        throw err;
-      },
-    );
-    return resolving;
+  const base = await createPipeline(config, redis, extract, opts.embedder);
+  const all: Pipeline[] = [base];
+  const bySettings = new Map<string, Promise<Pipeline>>();
+  const baseKey = async () => {
+    await base.resolveEmbedder();
+    return settingsKey(base.settings());
   };
-  const fingerprints = {
-    extract,
-    chunk,
-    get modelKey(): string {
-      if (embedder.dimensions <= 0) {
-        // A key with width 0 would file vectors under the wrong cache entry.
-        throw new SluiceError(
-          'INTERNAL',
-          `the width of ${embedder.id} model "${embedder.model}" is unknown yet`,
-        );
-      }
-      return `${embedder.id}:${embedder.model}:${embedder.dimensions}`;
-    },
+  const adopt = async (key: string, make: () => Promise<Pipeline>): Promise<Pipeline> => {
+    if (key === (await baseKey())) return base;
+    let pl = bySettings.get(key);
+    if (!pl) {
+      pl = make().then((made) => {
+        all.push(made);
+        return made;
+      });
+      pl.catch(() => bySettings.delete(key));
+      bySettings.set(key, pl);
+    }
+    return pl;
   };
-  const sent = { requests: 0, tokens: 0, retries: 0, rateLimited: 0 };
-  const takeEmbedCounters = (): Record<string, number> => {
-    const s = embedService.stats();
-    const delta = {
-      embed_requests: s.requests - sent.requests,
-      embed_tokens: s.tokens - sent.tokens,
-      embed_retries: s.retries - sent.retries,
-      embed_rate_limited: s.rateLimited - sent.rateLimited,
-    };
-    Object.assign(sent, {
-      requests: s.requests,
-      tokens: s.tokens,
-      retries: s.retries,
-      rateLimited: s.rateLimited,
+  const pipelineWith = (s: PipelineSettings): Promise<Pipeline> =>
+    adopt(settingsKey(s), async () => {
+      const made = await createPipeline(configFor(config, s), redis, extract);
+      await made.resolveEmbedder();
+      return made;
     });
-    return delta;
+  const takeEmbedCounters = (): Record<string, number> => {
+    const sum: Record<string, number> = {};
+    for (const pl of all)
+      for (const [k, v] of Object.entries(pl.takeEmbedCounters())) sum[k] = (sum[k] ?? 0) + v;
+    return sum;
   };
   const collections = new Map<string, Promise<CollectionInfo>>();
+  const collection = (name: string): Promise<CollectionInfo> => {
+    let info = collections.get(name);
+    if (!info) {
+      info = base.resolveEmbedder().then(() =>
+        ensureCollection(pool, {
+          name,
+          embedder: base.embedder.id,
+          model: base.embedder.model,
+          dimensions: base.embedder.dimensions,
+          fingerprint: { extract, chunk: base.chunkOptions, modelKey: base.fingerprints.modelKey },
+        }),
+      );
+      info.catch(() => collections.delete(name));
+      collections.set(name, info);
+    }
+    return info;
+  };
 
   return {
     config,
     pool,
     redis,
     queues,
-    embedder,
-    embedService,
-    limiter,
+    embedder: base.embedder,
+    embedService: base.embedService,
+    limiter: base.limiter,
     threads,
     log,
     limits,
-    chunkOptions: chunkOpts,
-    fingerprints,
-    resolveEmbedder,
+    chunkOptions: base.chunkOptions,
+    fingerprints: base.fingerprints,
+    resolveEmbedder: base.resolveEmbedder,
     takeEmbedCounters,
-    collection(name) {
-      let info = collections.get(name);
-      if (!info) {
-        info = resolveEmbedder().then(() =>
-          ensureCollection(pool, {
-            name,
-            embedder: embedder.id,
-            model: embedder.model,
-            dimensions: embedder.dimensions,
-            fingerprint: { extract, chunk: chunkOpts, modelKey: fingerprints.modelKey },
-          }),
-        );
-        info.catch(() => collections.delete(name));
-        collections.set(name, info);
+    collection,
+    async pipelineFor(p) {
+      let generation = await getGeneration(pool, p.collection, p.generation);
+      if (!generation && p.generation === undefined) {
+        await collection(p.collection); // a job for a collection no producer created (e.g. restored Redis)
+        generation = await getGeneration(pool, p.collection);
       }
-      return info;
+      if (!generation) {
+        throw new SluiceError(
+          'INTERNAL',
+          `collection "${p.collection}" has no generation ${p.generation ?? '(active)'}`,
+          { retryable: false },
+        );
+      }
+      const pipeline = await pipelineWith({
+        embedder: generation.embedder,
+        model: generation.model,
+        dimensions: generation.dimensions,
+        chunkSize: generation.chunkSize,
+        chunkOverlap: generation.chunkOverlap,
+      });
+      return { pipeline, generation };
+    },
+    async pipelineFromConfig(cfg) {
+      const made = await createPipeline(cfg, redis, extract);
+      try {
+        await made.resolveEmbedder();
+      } catch (err) {
+        await made.close().catch(() => undefined);
+        throw err;
+      }
+      const kept = await adopt(settingsKey(made.settings()), async () => made);
+      if (kept !== made) await made.close();
+      return kept;
     },
     async close() {
       await threads.close();
-      await embedService.close();
+      for (const pl of all) await pl.embedService.close();
       // Traffic not yet reported by a finished embed job (e.g. the request that met a bad key).
       await bumpCounters(pool, takeEmbedCounters()).catch(() => undefined);
-      await limiter?.close();
-      await embedder.close?.();
+      for (const pl of all) await pl.close();
       await closeQueues(queues);
       await pool.end();
       redis.disconnect();

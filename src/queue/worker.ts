@@ -2,11 +2,11 @@
 // backoff, retention, locks, stalls, rate limits, shutdown). It validates the
 // payload, guards the document version, times the stage, maps sluice error codes
 // to BullMQ behaviour, and enqueues the next stage once this one's output is stored.
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
-import { getDocument, markFailed, markStage, markWaiting } from '../loaders/documents.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
+import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
 import type { Runtime } from './runtime.ts';
 import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
@@ -23,6 +23,9 @@ export function backoffDelay(attemptsMade: number, baseMs: number, err?: Error):
   return Math.max(jittered, typeof retryAfter === 'number' ? retryAfter * 1000 : 0);
 }
 
+/** How often a document held by a spent embedding budget looks again. */
+export const BUDGET_RECHECK_MS = 3000;
+
 export function createStageWorker(
   rt: Runtime,
   stage: StageName,
@@ -33,7 +36,7 @@ export function createStageWorker(
 
   const processor = async (
     job: Job<JobPayload>,
-    _token?: string,
+    token?: string,
     signal?: AbortSignal,
   ): Promise<StageOutcome> => {
     let payload: JobPayload | undefined;
@@ -45,20 +48,18 @@ export function createStageWorker(
         stage,
         outcome,
         ms: performance.now() - started,
+        generation: p.generation,
         ...(detail ? { detail } : {}),
       });
     const attempt = job.attemptsMade + 1;
     try {
       payload = parsePayload(job.data);
       const p = payload;
-      const current = await markStage(rt.pool, p.documentId, p.contentHash, stage, attempt);
-      if (!current) {
+      const progress = progressOf(rt, p);
+      if (!(await progress.start(stage, attempt))) {
         // Done already (a re-delivery after the load committed), or superseded by a
         // newer version, deleted, or failed. Record the former as a checkpoint skip.
-        const doc = await getDocument(rt.pool, p.documentId);
-        if (doc?.status === 'done' && doc.indexed_hash === p.contentHash) {
-          await record(p, 'skipped');
-        }
+        if (await progress.alreadyDone()) await record(p, 'skipped');
         return 'superseded';
       }
       await faultPause(config.faultInjection, stage, 'before');
@@ -75,6 +76,16 @@ export function createStageWorker(
     } catch (err) {
       const code = errorCodeOf(err);
       const message = messageOf(err);
+      if (code === 'BUDGET_EXCEEDED' && payload && token) {
+        // This document waits, not the worker: other collections and generations go on.
+        // It looks again every budgetRecheckMs, so a raised budget resumes it.
+        await progressOf(rt, payload)
+          .wait(code, message)
+          .catch(() => undefined);
+        log.warn(`embed paused for document ${payload.documentId}: ${message}`);
+        await job.moveToDelayed(Date.now() + BUDGET_RECHECK_MS, token);
+        throw new DelayedError();
+      }
       if (code === 'RATE_LIMITED' || (code === 'CONFIG_ERROR' && stage === 'embed')) {
         // Deferred, not failed: the job goes back to wait without using an attempt.
         // A provider configuration error (bad key, unknown model) holds the whole
@@ -87,21 +98,20 @@ export function createStageWorker(
           configErrorLogged = true;
         }
         if (payload && code === 'CONFIG_ERROR') {
-          await markWaiting(rt.pool, payload.documentId, code, message).catch(() => undefined);
+          await progressOf(rt, payload)
+            .wait(code, message)
+            .catch(() => undefined);
         }
         await worker.rateLimit(waitMs);
         throw Worker.RateLimitError();
       }
       const final = !isRetryable(err) || attempt >= config.attempts;
       if (payload && final) {
-        await markFailed(rt.pool, payload.documentId, payload.contentHash, {
-          code,
-          message,
-          stage,
-          attempts: attempt,
-        }).catch((e) =>
-          log.error(`could not record failure of document ${payload?.documentId}: ${messageOf(e)}`),
-        );
+        await progressOf(rt, payload)
+          .fail({ code, message, stage, attempts: attempt })
+          .catch((e) =>
+            log.error(`could not record failure of document ${payload?.documentId}: ${messageOf(e)}`),
+          );
         await record(payload, 'failed', { code }).catch(() => undefined);
       }
       log.warn(

@@ -1,22 +1,22 @@
 // Embed stage: vectors for the chunks whose text is not yet in the embedding
-// cache for this model. Unchanged paragraphs of an edited document hit the cache.
+// cache for the generation's model. Unchanged paragraphs of an edited document
+// (and unchanged chunks of a re-index) hit the cache. Tokens are reserved
+// against the budgets before any request is sent.
 import { SluiceError } from '../../errors.ts';
+import { refundTokens, reserveTokens } from '../../loaders/budget.ts';
 import { bumpCounters, getChunkSet, missingEmbeddings, putEmbeddings } from '../../loaders/checkpoints.ts';
+import type { Chunk } from '../../transforms/chunk.ts';
 import type { JobPayload } from '../jobs.ts';
+import type { Pipeline } from '../pipeline.ts';
+import { enqueue } from '../queues.ts';
 import type { Runtime } from '../runtime.ts';
 import type { StageContext, StageOutcome } from './index.ts';
 
 export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): Promise<StageOutcome> {
-  const chunks = await getChunkSet(rt.pool, p.contentHash, rt.fingerprints.chunk);
-  if (!chunks) {
-    throw new SluiceError('INTERNAL', 'chunk output is missing; run `sluice retry` for this document', {
-      retryable: false,
-    });
-  }
-  // The collection fixes the vector width: a mismatch (or an unknown model's width)
-  // is settled here, before any money is spent on embeddings.
-  await rt.collection(p.collection);
-  const modelKey = rt.fingerprints.modelKey;
+  const { pipeline, generation } = await rt.pipelineFor(p);
+  const chunks = await getChunkSet(rt.pool, p.contentHash, pipeline.fingerprints.chunk);
+  if (!chunks) return chunkAgain(rt, p);
+  const modelKey = pipeline.fingerprints.modelKey;
   const missing = await missingEmbeddings(
     rt.pool,
     modelKey,
@@ -28,21 +28,25 @@ export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): P
     await bumpCounters(rt.pool, { embed_cache_hits: hits, ...rt.takeEmbedCounters() });
     return 'skipped';
   }
-  const todo = new Map<string, { text: string; tokens: number }>();
-  for (const c of chunks)
-    if (missing.has(c.contentHash)) todo.set(c.contentHash, { text: c.text, tokens: c.tokenCount });
+  const todo = textsToEmbed(pipeline, chunks, missing);
   const hashes = [...todo.keys()];
   const items = [...todo.values()];
-  // Chunk token counts came from the embedder's own tokenizer when it has one: reuse them.
-  const counted = rt.embedder.tokenizer !== undefined && rt.chunkOptions.tokenizer === rt.embedder.tokenizer;
+  const spend = {
+    collection: p.collection,
+    generation: generation.generation,
+    tokens: items.reduce((n, t) => n + t.tokens, 0),
+    dailyBudget: rt.config.embedBudgetTokens,
+  };
+  await reserveTokens(rt.pool, spend);
   let vectors: Float32Array[];
   try {
-    vectors = await rt.embedService.embedMany(
+    vectors = await pipeline.embedService.embedMany(
       items.map((t) => t.text),
       ctx.signal,
-      counted ? items.map((t) => t.tokens) : undefined,
+      items.map((t) => t.tokens),
     );
   } catch (err) {
+    await refundTokens(rt.pool, spend).catch(() => undefined);
     // Requests spent on a failed call (a rejected key, exhausted retries) still count.
     await bumpCounters(rt.pool, rt.takeEmbedCounters()).catch(() => undefined);
     throw err;
@@ -62,4 +66,44 @@ export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): P
     ...rt.takeEmbedCounters(),
   });
   return 'done';
+}
+
+/**
+ * The distinct chunk texts missing from the cache, with their token counts: the
+ * chunker's when it used the embedder's own tokenizer, the embedder's otherwise
+ * (what a request is measured, and a dry run estimated, with).
+ */
+export function textsToEmbed(
+  pipeline: Pipeline,
+  chunks: Chunk[],
+  missing: Set<string>,
+): Map<string, { text: string; tokens: number }> {
+  const { embedder, chunkOptions } = pipeline;
+  const counted = embedder.tokenizer !== undefined && chunkOptions.tokenizer === embedder.tokenizer;
+  const cap = embedder.maxInputTokens ?? Number.POSITIVE_INFINITY;
+  const todo = new Map<string, { text: string; tokens: number }>();
+  for (const c of chunks) {
+    if (!missing.has(c.contentHash) || todo.has(c.contentHash)) continue;
+    const fitted =
+      counted && c.tokenCount <= cap
+        ? { text: c.text, tokens: c.tokenCount }
+        : (embedder.fitInput?.(c.text) ?? { text: c.text, tokens: embedder.countTokens(c.text) });
+    todo.set(c.contentHash, fitted);
+  }
+  return todo;
+}
+
+/**
+ * A live job whose chunks or vectors were made for another generation than the
+ * active one (a switch or rollback happened between its stages) goes back to
+ * the chunk stage, which builds it with the active generation's settings.
+ */
+export async function chunkAgain(rt: Runtime, p: JobPayload): Promise<StageOutcome> {
+  if (p.generation !== undefined) {
+    throw new SluiceError('INTERNAL', 'chunk output is missing; run `sluice retry` for this document', {
+      retryable: false,
+    });
+  }
+  await enqueue(rt.queues, 'chunk', p);
+  return 'superseded';
 }

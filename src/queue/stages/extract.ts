@@ -43,13 +43,8 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     await ingestFiles(rt, [{ path: p.uri, bytes: bytes.byteLength }], { collection: p.collection });
     return 'superseded';
   }
-  const filename = basename(p.uri);
-  const mime = await sniffType(bytes, filename);
-  pickExtractor(mime); // UNSUPPORTED_TYPE here, before a thread is spent on it
-  const doc = await rt.threads.run({ kind: 'extract', bytes, mime, filename, limits: rt.limits }, ctx.signal);
-  const stored = { ...doc, mime };
-  await putExtraction(rt.pool, p.contentHash, fp, stored);
-  await finishExtract(rt, p, { mime, title: doc.title ?? null, metadata: doc.metadata });
+  const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
+  await finishExtract(rt, p, head);
   return 'done';
 }
 
@@ -71,4 +66,20 @@ async function finishExtract(
   await setExtracted(rt.pool, p.documentId, p.contentHash, { ...info, metadata });
   if (plan) await syncAttachments(rt, p, plan);
   enforceQuality(metadata, p.acceptLowQuality === true || rt.config.acceptLowQuality);
+}
+
+/** Sniffs, extracts in a thread and stores the checkpoint (shared with dry runs). */
+export async function extractToCheckpoint(
+  rt: Runtime,
+  bytes: Uint8Array,
+  uri: string,
+  hash: string,
+  signal: AbortSignal,
+): Promise<{ mime: string; title: string | null; metadata: Record<string, unknown> }> {
+  const filename = basename(uri);
+  const mime = await sniffType(bytes, filename);
+  pickExtractor(mime); // UNSUPPORTED_TYPE here, before a thread is spent on it
+  const doc = await rt.threads.run({ kind: 'extract', bytes, mime, filename, limits: rt.limits }, signal);
+  await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, mime });
+  return { mime, title: doc.title ?? null, metadata: doc.metadata };
 }
