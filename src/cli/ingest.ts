@@ -27,18 +27,28 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection });
       const log = cliLogger(io, config, g);
-      const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
+      const buckets = inputs.filter((i) => i.startsWith('s3://'));
+      const paths = inputs.filter((i) => !i.startsWith('s3://'));
+      const files = await resolveInputs(paths, io.cwd).catch((err: Error) => {
         throw new ExitError(EXIT.usage, `error: ${err.message}`);
       });
+      // Objects are listed (not downloaded) up front: a missing bucket or denied access stops here.
+      const objects =
+        buckets.length > 0
+          ? await (await import('../sources/s3-ingest.ts')).listS3Inputs(config, buckets)
+          : [];
       const code = await withRuntime(config, log, 'producer', async (rt) => {
-        const { ingestFiles } = await import('../queue/producer.ts');
-        const summary = await ingestFiles(rt, files, {
-          collection: config.collection,
-          force: opts.force === true,
-        }).catch((err: Error & { code?: string }) => {
-          if (err.code === 'SOURCE_MISSING') throw new ExitError(EXIT.usage, `error: ${err.message}`);
-          throw err;
-        });
+        const { ingestFiles, ingestHashed, mergeSummaries } = await import('../queue/producer.ts');
+        const ingestOpts = { collection: config.collection, force: opts.force === true };
+        const summary = await Promise.all([
+          ingestFiles(rt, files, ingestOpts),
+          ingestHashed(rt, objects, ingestOpts),
+        ])
+          .then(mergeSummaries)
+          .catch((err: Error & { code?: string }) => {
+            if (err.code === 'SOURCE_MISSING') throw new ExitError(EXIT.usage, `error: ${err.message}`);
+            throw err;
+          });
         if (!g.json) {
           io.stderr(
             `${summary.files} file(s): ${summary.queued} queued, ${summary.unchanged} unchanged, ` +

@@ -15,6 +15,9 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   delete: () => import('./delete.ts'),
   search: () => import('./search.ts'),
   doctor: () => import('./doctor.ts'),
+  watch: () => import('./watch.ts'),
+  sources: () => import('./sources.ts'),
+  serve: () => import('./serve.ts'),
 };
 
 export async function buildProgram(io: CliIO, only?: string): Promise<Command> {

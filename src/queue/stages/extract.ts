@@ -1,14 +1,14 @@
 // Extract stage: bytes from the source → sniffed type → text with structure, in
 // an extraction thread with time and memory limits. Output: sluice.extractions.
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { pickExtractor } from '../../extractors/index.ts';
 import { sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
-import { setExtracted } from '../../loaders/documents.ts';
+import { deleteDocuments, setExtracted } from '../../loaders/documents.ts';
 import { readSource } from '../../sources/index.ts';
+import { isGone } from '../../sources/s3.ts';
 import type { JobPayload } from '../jobs.ts';
-import { ingestFiles } from '../producer.ts';
+import { ingestHashed } from '../producer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { StageContext, StageOutcome } from './index.ts';
 
@@ -21,11 +21,21 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
       return 'skipped';
     }
   }
-  const bytes = await readSource(p.uri, rt.limits.maxBytes);
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== p.contentHash) {
+  let read: Awaited<ReturnType<typeof readSource>>;
+  try {
+    read = await readSource(p.uri, rt.limits.maxBytes, rt.config);
+  } catch (err) {
+    if (!isGone(err)) throw err;
+    // Deleted from its bucket after it was listed: the document follows it.
+    await deleteDocuments(rt.pool, [p.documentId]);
+    return 'superseded';
+  }
+  const { bytes } = read;
+  if (read.hash !== p.contentHash) {
     // The file changed after it was queued: record the new version instead.
-    await ingestFiles(rt, [{ path: p.uri, bytes: bytes.byteLength }], { collection: p.collection });
+    await ingestHashed(rt, [{ uri: p.uri, bytes: bytes.byteLength, hash: read.hash }], {
+      collection: p.collection,
+    });
     return 'superseded';
   }
   const filename = basename(p.uri);
