@@ -320,3 +320,17 @@ export async function sourceDocumentIds(pool: Pool, sourceIds: number[]): Promis
   );
   return rows.map((r) => num(r.id));
 }
+
+/** Sources with deletions the guard holds (for `sluice status`). */
+export async function heldDeletionsBySource(
+  pool: Pool,
+  collection: string | null,
+): Promise<{ source: string; collection: string; held: number }[]> {
+  const { rows } = await pool.query<{ uri: string; collection: string; held: string }>(
+    `SELECT s.uri, s.collection, count(*) AS held FROM sluice.sources s
+     JOIN sluice.source_objects o ON o.source_id = s.id AND o.state = 'held'
+     WHERE $1::text IS NULL OR s.collection = $1 GROUP BY s.id ORDER BY s.uri`,
+    [collection],
+  );
+  return rows.map((r) => ({ source: r.uri, collection: r.collection, held: num(r.held) }));
+}
