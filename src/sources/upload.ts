@@ -40,6 +40,9 @@ async function multipartFile(req: Request, maxBytes: number): Promise<Upload> {
   const headers = Object.fromEntries(req.headers.entries());
   const bb = busboy({
     headers,
+    // The name as sent (paths and all) is kept in metadata; sanitizeFileName makes the stored one safe.
+    preservePath: true,
+    defParamCharset: 'utf8', // browsers send UTF-8 file names; busboy's default is latin1
     limits: { files: 1, fields: 20, fieldSize: MAX_METADATA, fileSize: maxBytes + 1, parts: 30 },
   });
   const fields: Record<string, string> = {};
@@ -69,6 +72,8 @@ function parseMetadata(raw: string | undefined): Record<string, unknown> {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw badRequest('metadata must be a JSON object');
+  // Postgres jsonb cannot hold NUL characters.
+  if (raw.includes('\\u0000')) throw badRequest('metadata must not contain NUL characters');
   return value as Record<string, unknown>;
 }
 
@@ -99,7 +104,8 @@ export function createUploadRoutes(deps: UploadDeps): Hono {
       const collection = upload.fields.collection ?? rt.config.collection;
       if (!COLLECTION.test(collection)) throw badRequest(`"${collection}" is not a valid collection name`);
       const metadata = parseMetadata(upload.fields.metadata);
-      const originalName = upload.fileName;
+      // Postgres text and jsonb cannot hold NUL: the only character the original name loses.
+      const originalName = upload.fileName.replaceAll('\u0000', '');
       const stored = await storeUpload(rt.config, deps.cwd, upload.stream, {
         collection,
         fileName: sanitizeFileName(originalName),
