@@ -63,7 +63,7 @@ beforeAll(async () => {
   p = await startPipeline({
     label: 'src-folder',
     embedder: countingEmbedder(),
-    env: { SLUICE_WATCH_STABLE_MS: '400', SLUICE_WATCH_RECONCILE_MS: '600000' },
+    env: { SLUICE_WATCH_STABLE_MS: '800', SLUICE_WATCH_RECONCILE_MS: '600000' },
   });
   scratch = scratchDir('watch');
   root = join(scratch.dir, 'docs');
@@ -94,10 +94,10 @@ describe('folder watching', () => {
     const path = join(root, 'slow.txt');
     const piece = `${'slowly written line of text for the stability rule\n'.repeat(2000)}`;
     const fh = await open(path, 'w');
-    // A slow writer: pieces well inside the 400 ms quiet period the rule waits for.
+    // A slow writer: pieces well inside the 800 ms quiet period the rule waits for.
     for (let i = 0; i < 8; i++) {
       await fh.write(`piece ${i}\n${piece}`);
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 100));
     }
     await fh.close();
     const full = readFileSync(path);
