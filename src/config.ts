@@ -49,6 +49,19 @@ export const ENV_KEYS = {
   SLUICE_MAX_ATTACHMENT_DEPTH: 'maxAttachmentDepth',
   SLUICE_EMBED_BUDGET_TOKENS: 'embedBudgetTokens',
   SLUICE_EMBED_PRICE_PER_MTOK: 'embedPricePerMTok',
+  SLUICE_WATCH_STABLE_MS: 'watchStableMs',
+  SLUICE_WATCH_RECONCILE_MS: 'watchReconcileMs',
+  SLUICE_WATCH_POLLING: 'watchPolling',
+  SLUICE_WATCH_INCLUDE: 'watchInclude',
+  SLUICE_WATCH_EXCLUDE: 'watchExclude',
+  SLUICE_S3_POLL_MS: 's3PollMs',
+  SLUICE_S3_PATH_STYLE: 's3PathStyle',
+  AWS_REGION: 'awsRegion',
+  AWS_ENDPOINT_URL_S3: 's3Endpoint',
+  AWS_ENDPOINT_URL: 'awsEndpoint',
+  SLUICE_DELETE_GUARD: 'deleteGuard',
+  SLUICE_DELETE_GRACE_MS: 'deleteGraceMs',
+  SLUICE_INBOX: 'inbox',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -107,6 +120,31 @@ export const configSchema = z.object({
   embedBudgetTokens: int(1).optional(),
   /** Price per million tokens of the configured model, overriding the built-in table. */
   embedPricePerMTok: z.coerce.number().min(0).optional(),
+  /** A watched file is enqueued once its size and mtime stayed unchanged this long. */
+  watchStableMs: int(0).default(2000),
+  /** Full reconcile of a watched folder against stored state (watchers miss events sometimes). */
+  watchReconcileMs: int(1000).default(10 * 60_000),
+  /** Poll the file system instead of inotify/FSEvents (network mounts). */
+  watchPolling: bool.default(false),
+  /** Comma-separated globs, relative to the watched folder: only these / never these. */
+  watchInclude: z.string().optional(),
+  watchExclude: z.string().optional(),
+  s3PollMs: int(1000).default(60_000),
+  s3PathStyle: bool.optional(),
+  awsRegion: z.string().min(1).optional(),
+  s3Endpoint: z.string().url().optional(),
+  awsEndpoint: z.string().url().optional(),
+  /** Hold deletions when one scan would delete more than this share of a source (0-1, or "20%"). */
+  deleteGuard: z
+    .union([z.number(), z.string().regex(/^\d+(\.\d+)?%?$/)])
+    .transform((v) =>
+      typeof v === 'number' ? v : v.endsWith('%') ? Number(v.slice(0, -1)) / 100 : Number(v),
+    )
+    .pipe(z.number().min(0).max(1))
+    .default(0.2),
+  deleteGraceMs: int(0).default(0),
+  /** Where uploads are stored: a folder, or s3://bucket/prefix (default ./sluice-inbox). */
+  inbox: z.string().min(1).default('sluice-inbox'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -37,11 +37,21 @@ export function register(program: Command, io: CliIO): void {
         acceptLowQuality: opts.acceptLowQuality,
       });
       const log = cliLogger(io, config, g);
-      const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
+      const buckets = inputs.filter((i) => i.startsWith('s3://'));
+      const paths = inputs.filter((i) => !i.startsWith('s3://'));
+      const files = await resolveInputs(paths, io.cwd).catch((err: Error) => {
         throw new ExitError(EXIT.usage, `error: ${err.message}`);
       });
+      // Objects are listed (not downloaded) up front: a missing bucket or denied access stops here.
+      const objects =
+        buckets.length > 0
+          ? await (await import('../sources/s3-ingest.ts')).listS3Inputs(config, buckets)
+          : [];
       const code = await withRuntime(config, log, 'producer', async (rt) => {
         if (opts.dryRun) {
+          if (objects.length > 0) {
+            throw new ExitError(EXIT.usage, 'error: --dry-run reads files only; leave out the s3:// inputs');
+          }
           const { dryRunIngest } = await import('./dry-run.ts');
           return dryRunIngest(
             rt,
@@ -51,15 +61,21 @@ export function register(program: Command, io: CliIO): void {
             g,
           );
         }
-        const { ingestFiles } = await import('../queue/producer.ts');
-        const summary = await ingestFiles(rt, files, {
+        const { ingestFiles, ingestHashed, mergeSummaries } = await import('../queue/producer.ts');
+        const ingestOpts = {
           collection: config.collection,
           force: opts.force === true,
           acceptLowQuality: config.acceptLowQuality,
-        }).catch((err: Error & { code?: string }) => {
-          if (err.code === 'SOURCE_MISSING') throw new ExitError(EXIT.usage, `error: ${err.message}`);
-          throw err;
-        });
+        };
+        const summary = await Promise.all([
+          ingestFiles(rt, files, ingestOpts),
+          ingestHashed(rt, objects, ingestOpts),
+        ])
+          .then(mergeSummaries)
+          .catch((err: Error & { code?: string }) => {
+            if (err.code === 'SOURCE_MISSING') throw new ExitError(EXIT.usage, `error: ${err.message}`);
+            throw err;
+          });
         if (!g.json) {
           io.stderr(
             `${summary.files} file(s): ${summary.queued} queued, ${summary.unchanged} unchanged, ` +

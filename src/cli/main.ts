@@ -22,6 +22,9 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   rollback: () => import('./rollback.ts'),
   retire: () => import('./retire.ts'),
   compare: () => import('./compare.ts'),
+  watch: () => import('./watch.ts'),
+  sources: () => import('./sources.ts'),
+  serve: () => import('./serve.ts'),
 };
 
 export async function buildProgram(io: CliIO, only?: string): Promise<Command> {

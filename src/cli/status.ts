@@ -51,6 +51,8 @@ export function register(program: Command, io: CliIO): void {
           documents[r.collection] = byStatus;
         }
         const queues = await queueDepths(rt.queues);
+        const { heldDeletionsBySource } = await import('../loaders/sources.ts');
+        const heldDeletions = await heldDeletionsBySource(rt.pool, filter);
         const counters = await readCounters(rt.pool);
         const hits = counters.embed_cache_hits ?? 0;
         const misses = counters.embed_cache_misses ?? 0;
@@ -72,6 +74,7 @@ export function register(program: Command, io: CliIO): void {
           embeddingCache: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : null },
           embeddingProvider: provider,
           waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
+          heldDeletions,
           recentFailures: failures.rows.map((f) => ({
             id: Number(f.id),
             uri: f.uri,
@@ -113,6 +116,12 @@ export function register(program: Command, io: CliIO): void {
           );
         }
         out.push(...buildStatusLines(reindex));
+        for (const h of heldDeletions) {
+          out.push(
+            `deletions held: ${h.held} from ${displayName(h.source)} (over SLUICE_DELETE_GUARD); ` +
+              `\`sluice sources approve-deletes ${h.source}\` or \`discard-deletes\``,
+          );
+        }
         if (report.recentFailures.length > 0) out.push('recent failures:');
         for (const f of report.recentFailures) {
           const quality = f.quality === null ? '' : ` (quality ${f.quality.toFixed(2)})`;

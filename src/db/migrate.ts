@@ -23,13 +23,17 @@ export interface MigrationResult {
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
-/** Reads migrations from a folder, sorted by number; rejects gaps and duplicates. */
+/**
+ * Reads migrations from a folder, sorted by number; rejects duplicates. A gap is
+ * allowed: numbers are reserved per feature branch, so one may land before another.
+ */
 export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const names = (await readdir(dir)).filter((n) => FILE_RE.test(n)).sort();
   const migrations: Migration[] = [];
-  for (const [i, name] of names.entries()) {
+  for (const name of names) {
     const id = Number(name.slice(0, 4));
-    if (id !== i + 1) throw new Error(`migration ${name} is out of sequence (expected ${i + 1})`);
+    const prev = migrations.at(-1);
+    if (prev && prev.id === id) throw new Error(`migrations ${prev.name} and ${name} share a number`);
     const sql = await readFile(new URL(name, `file://${dir}/`), 'utf8');
     migrations.push({ id, name, sql, checksum: createHash('sha256').update(sql).digest('hex') });
   }

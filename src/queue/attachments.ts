@@ -91,6 +91,6 @@ export async function syncAttachments(
 export async function readAttachment(rt: Runtime, uri: string, signal?: AbortSignal): Promise<Uint8Array> {
   if (!isAttachmentUri(uri)) throw new SluiceError('INTERNAL', `${uri} is not an attachment uri`);
   const { root, path } = parseAttachmentUri(uri);
-  const bytes = await readSource(root, rt.limits.maxBytes);
+  const { bytes } = await readSource(root, rt.limits.maxBytes, rt.config);
   return rt.threads.run({ kind: 'attachment', bytes, path }, signal);
 }

@@ -3,7 +3,6 @@
 // same checkpoints, so the real run then skips that work), but nothing is
 // embedded. Tokens are counted with the embedder's own tokenizer, as the embed
 // stage counts what it sends; texts already in the embedding cache cost nothing.
-import { createHash } from 'node:crypto';
 import { costOf, pricePerMTok } from '../embedders/prices.ts';
 import { errorCodeOf, messageOf, SluiceError } from '../errors.ts';
 import { getChunkSet, getExtractionHead, missingEmbeddings, putChunkSet } from '../loaders/checkpoints.ts';
@@ -94,8 +93,8 @@ async function chunksOf(
   const stored = await getChunkSet(rt.pool, d.hash, fp);
   if (stored) return stored;
   if (!(await getExtractionHead(rt.pool, d.hash, pipeline.fingerprints.extract))) {
-    const bytes = await readSource(d.uri, rt.limits.maxBytes);
-    if (createHash('sha256').update(bytes).digest('hex') !== d.hash)
+    const { bytes, hash } = await readSource(d.uri, rt.limits.maxBytes, rt.config);
+    if (hash !== d.hash)
       throw new SluiceError('SOURCE_MISSING', 'the file changed while it was being estimated; run again');
     await extractToCheckpoint(rt, bytes, d.uri, d.hash, signal);
   }

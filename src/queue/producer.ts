@@ -55,35 +55,51 @@ export async function ingestFiles(
   const hashes = await mapLimit(files, 8, (f) =>
     f.bytes > max ? Promise.resolve(undefined) : hashFile(f.path),
   );
+  return ingestHashed(
+    rt,
+    files.map((f, i) => ({ uri: f.path, bytes: f.bytes, hash: hashes[i] })),
+    opts,
+  );
+}
+
+/** A document version whose content hash is known (undefined: over the size limit, refused unread). */
+export interface HashedItem {
+  uri: string;
+  bytes: number;
+  hash: string | undefined;
+}
+
+/**
+ * Records document versions and queues the new or changed ones. Sources that know
+ * a version without reading it (an S3 ETag) or hashed it themselves come in here.
+ */
+export async function ingestHashed(
+  rt: Runtime,
+  items: HashedItem[],
+  opts: IngestOptions,
+): Promise<IngestSummary> {
+  const max = rt.config.maxFileBytes;
   await rt.collection(opts.collection); // a dimension mismatch stops here, before anything is queued
-  const summary: IngestSummary = {
-    files: files.length,
-    queued: 0,
-    unchanged: 0,
-    inFlight: 0,
-    refused: 0,
-    waitIds: [],
-    ids: [],
-  };
+  const summary: IngestSummary = { ...emptySummary(), files: items.length };
   let done = 0;
-  await mapLimit(files, 16, async (file, i) => {
-    const hash = hashes[i];
+  await mapLimit(items, 16, async (item) => {
+    const hash = item.hash;
     if (hash === undefined) {
       const id = await upsertRefused(rt.pool, {
         collection: opts.collection,
-        uri: file.path,
-        bytes: file.bytes,
+        uri: item.uri,
+        bytes: item.bytes,
         code: 'TOO_LARGE',
-        message: `${file.bytes} bytes is over the ${max}-byte limit (SLUICE_MAX_FILE_BYTES)`,
+        message: `${item.bytes} bytes is over the ${max}-byte limit (SLUICE_MAX_FILE_BYTES)`,
       });
       summary.refused++;
       summary.ids.push(id);
     } else {
       const { id, action } = await upsertDocument(rt.pool, {
         collection: opts.collection,
-        uri: file.path,
+        uri: item.uri,
         contentHash: hash,
-        bytes: file.bytes,
+        bytes: item.bytes,
         force: opts.force === true,
       });
       summary.ids.push(id);
@@ -94,7 +110,7 @@ export async function ingestFiles(
           documentId: id,
           contentHash: hash,
           collection: opts.collection,
-          uri: file.path,
+          uri: item.uri,
         };
         if (opts.force) payload.force = true;
         if (opts.acceptLowQuality) payload.acceptLowQuality = true;
@@ -106,9 +122,28 @@ export async function ingestFiles(
         summary.waitIds.push(id);
       }
     }
-    opts.onProgress?.(++done, files.length);
+    opts.onProgress?.(++done, items.length);
   });
   return summary;
+}
+
+function emptySummary(): IngestSummary {
+  return { files: 0, queued: 0, unchanged: 0, inFlight: 0, refused: 0, waitIds: [], ids: [] };
+}
+
+/** One summary for several ingest calls (files and bucket objects in one command). */
+export function mergeSummaries(parts: IngestSummary[]): IngestSummary {
+  const out = emptySummary();
+  for (const p of parts) {
+    out.files += p.files;
+    out.queued += p.queued;
+    out.unchanged += p.unchanged;
+    out.inFlight += p.inFlight;
+    out.refused += p.refused;
+    out.waitIds.push(...p.waitIds);
+    out.ids.push(...p.ids);
+  }
+  return out;
 }
 
 export interface WaitProgress {

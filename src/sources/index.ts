@@ -1,13 +1,26 @@
 // Source registry by URI scheme. A job carries only a document's URI; workers
 // read the bytes through here, so folder and bucket documents share every stage.
+import { createHash } from 'node:crypto';
 import { SluiceError } from '../errors.ts';
 import { readFileLimited } from './files.ts';
+import type { S3Settings } from './s3-client.ts';
+
+export interface SourceRead {
+  bytes: Uint8Array;
+  /** The version these bytes are, comparable with the job's content hash. */
+  hash: string;
+}
 
 /** Reads the bytes of a document URI, refusing more than maxBytes. */
-export async function readSource(uri: string, maxBytes: number): Promise<Uint8Array> {
+export async function readSource(uri: string, maxBytes: number, s3: S3Settings): Promise<SourceRead> {
+  if (uri.startsWith('s3://')) {
+    const { readS3Object } = await import('./s3.ts');
+    return readS3Object(s3, uri, maxBytes);
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
     throw new SluiceError('UNSUPPORTED_TYPE', `no source can read ${uri.split('://')[0]}:// URIs yet`);
   }
   const path = uri.startsWith('file://') ? new URL(uri).pathname : uri;
-  return readFileLimited(path, maxBytes);
+  const bytes = await readFileLimited(path, maxBytes);
+  return { bytes, hash: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -9,12 +9,13 @@ import { pickExtractor } from '../../extractors/index.ts';
 import { isAttachmentUri, parentOf } from '../../extractors/mail-attachments.ts';
 import { sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
-import { setExtracted } from '../../loaders/documents.ts';
+import { deleteDocuments, setExtracted } from '../../loaders/documents.ts';
 import { readSource } from '../../sources/index.ts';
+import { isGone } from '../../sources/s3.ts';
 import { enforceQuality } from '../../transforms/quality.ts';
 import { planAttachments, readAttachment, syncAttachments } from '../attachments.ts';
 import type { JobPayload } from '../jobs.ts';
-import { ingestFiles } from '../producer.ts';
+import { ingestHashed } from '../producer.ts';
 import type { Runtime } from '../runtime.ts';
 import type { StageContext, StageOutcome } from './index.ts';
 
@@ -28,11 +29,22 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     }
   }
   const attachment = isAttachmentUri(p.uri);
-  const bytes = attachment
-    ? await readAttachment(rt, p.uri, ctx.signal)
-    : await readSource(p.uri, rt.limits.maxBytes);
-  const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== p.contentHash) {
+  let bytes: Uint8Array;
+  let hash: string;
+  if (attachment) {
+    bytes = await readAttachment(rt, p.uri, ctx.signal);
+    hash = createHash('sha256').update(bytes).digest('hex');
+  } else {
+    try {
+      ({ bytes, hash } = await readSource(p.uri, rt.limits.maxBytes, rt.config));
+    } catch (err) {
+      if (!isGone(err)) throw err;
+      // Deleted from its bucket after it was listed: the document follows it.
+      await deleteDocuments(rt.pool, [p.documentId]);
+      return 'superseded';
+    }
+  }
+  if (hash !== p.contentHash) {
     if (attachment) {
       throw new SluiceError(
         'SOURCE_MISSING',
@@ -40,7 +52,9 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
       );
     }
     // The file changed after it was queued: record the new version instead.
-    await ingestFiles(rt, [{ path: p.uri, bytes: bytes.byteLength }], { collection: p.collection });
+    await ingestHashed(rt, [{ uri: p.uri, bytes: bytes.byteLength, hash }], {
+      collection: p.collection,
+    });
     return 'superseded';
   }
   const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
