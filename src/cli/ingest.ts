@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { resolveInputs } from '../sources/files.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
 export interface IngestFlags extends GlobalOpts {
@@ -24,6 +25,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 2)')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (inputs: string[], opts: IngestFlags, cmd: Command) => {
+      io = barAware(io); // log lines print above the progress bar, not through it
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection });
       const log = cliLogger(io, config, g);

@@ -270,6 +270,7 @@ function chunkMetadata(chunk: Chunk): Record<string, unknown> {
     char_end: m.charEnd,
     heading_path: m.headingPath,
     ...(m.pageStart === undefined ? {} : { page_start: m.pageStart, page_end: m.pageEnd ?? m.pageStart }),
+    ...(m.embedContext === undefined ? {} : { embed_context: m.embedContext }),
   };
 }
 

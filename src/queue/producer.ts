@@ -18,6 +18,8 @@ export interface IngestSummary {
   waitIds: number[];
   /** Ids of every document touched, for the final report. */
   ids: number[];
+  /** Ids of files refused this run (too large): failures of this run. */
+  refusedIds: number[];
 }
 
 export interface IngestOptions {
@@ -62,6 +64,7 @@ export async function ingestFiles(
     refused: 0,
     waitIds: [],
     ids: [],
+    refusedIds: [],
   };
   let done = 0;
   await mapLimit(files, 16, async (file, i) => {
@@ -76,6 +79,7 @@ export async function ingestFiles(
       });
       summary.refused++;
       summary.ids.push(id);
+      summary.refusedIds.push(id);
     } else {
       const { id, action } = await upsertDocument(rt.pool, {
         collection: opts.collection,

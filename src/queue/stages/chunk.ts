@@ -18,7 +18,12 @@ export async function runChunk(rt: Runtime, p: JobPayload, ctx: StageContext): P
   const chunks = await rt.threads.run(
     {
       kind: 'chunk',
-      doc: { sections: extraction.sections, metadata: extraction.metadata },
+      // The title goes in each chunk's embedding context.
+      doc: {
+        sections: extraction.sections,
+        metadata: extraction.metadata,
+        ...(extraction.title ? { title: extraction.title } : {}),
+      },
       options: rt.chunkOptions,
       ...(rt.chunkOptions.tokenizer === undefined ? {} : { tokenizer: rt.chunkOptions.tokenizer }),
     },

@@ -29,8 +29,10 @@ export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): P
     return 'skipped';
   }
   const todo = new Map<string, { text: string; tokens: number }>();
+  // What is embedded is the chunk with its title/heading context (the cache key hashes that).
   for (const c of chunks)
-    if (missing.has(c.contentHash)) todo.set(c.contentHash, { text: c.text, tokens: c.tokenCount });
+    if (missing.has(c.contentHash))
+      todo.set(c.contentHash, { text: c.embedText ?? c.text, tokens: c.tokenCount });
   const hashes = [...todo.keys()];
   const items = [...todo.values()];
   // Chunk token counts came from the embedder's own tokenizer when it has one: reuse them.
