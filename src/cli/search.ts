@@ -8,8 +8,12 @@ import { displayName } from '../log.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
-/** Below this best score, `search` says the results are probably not a match. */
-export const WEAK_SCORE = 0.2;
+/**
+ * Below this best score, `search` says the results are probably not a match. Semantic
+ * models put unrelated text at ~0.0–0.2; the lexical `hash` embedder scores 0 for no
+ * shared word and ~0.1–0.5 for real matches (long chunks dilute a short query).
+ */
+export const WEAK_SCORE = { semantic: 0.2, lexical: 0.05 } as const;
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -45,13 +49,14 @@ export function register(program: Command, io: CliIO): void {
           await embedder.close?.();
         }
         const best = hits[0]?.score ?? 0;
-        const weak = hits.length > 0 && best < WEAK_SCORE;
+        const floor = embedder.termOverlap ? WEAK_SCORE.lexical : WEAK_SCORE.semantic;
+        const weak = hits.length > 0 && best < floor;
         if (g.json) return writeJson(io, { query, collection: collection.name, weak, results: hits });
         if (hits.length === 0) io.stdout('no results\n');
         for (const [i, h] of hits.entries()) io.stdout(formatHit(i, h));
         if (weak) {
           io.stderr(
-            `note: the best score (${best.toFixed(3)}) is below ${WEAK_SCORE}: nothing here looks like a match for this query\n`,
+            `note: the best score (${best.toFixed(3)}) is below ${floor}: nothing here looks like a match for this query\n`,
           );
         }
       });
