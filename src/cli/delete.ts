@@ -1,29 +1,37 @@
-// `sluice delete`: remove documents and their chunks from the index.
+// `sluice delete`: remove documents and their chunks from the index. Postgres only:
+// it works (and fails fast) without Redis.
 import type { Command } from 'commander';
 import { deleteDocuments, findDocuments } from '../loaders/documents.ts';
-import { withRuntime } from './context.ts';
-import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { displayName } from '../log.ts';
+import { refsNotFound, resolveRefs, withPool } from './context.ts';
+import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
 export function register(program: Command, io: CliIO): void {
   program
     .command('delete')
-    .description('delete documents (by uri or id) and their chunks from the index')
-    .argument('<refs...>', 'document uris (absolute paths) or numeric ids')
+    .description('delete documents (by path or id) and their chunks from the index')
+    .argument('<refs...>', 'document paths (as given to ingest, relative or absolute) or numeric ids')
     .option('--collection <name>', 'collection (default: SLUICE_COLLECTION or "default")')
     .option('--json', 'print as JSON on stdout')
     .action(async (refs: string[], opts: { collection?: string; json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection });
-      await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
-        const docs = await findDocuments(rt.pool, config.collection, refs);
+      await withPool(config, async (pool) => {
+        const resolved = resolveRefs(refs, io.cwd);
+        const docs = await findDocuments(pool, config.collection, resolved);
+        const missing = refsNotFound(refs, resolved, docs);
         const n = await deleteDocuments(
-          rt.pool,
+          pool,
           docs.map((d) => d.id),
         );
-        if (g.json) writeJson(io, { deleted: docs.map((d) => d.id) });
+        if (g.json) writeJson(io, { deleted: docs.map((d) => d.id), notFound: missing });
         else io.stderr(`${n} document(s) deleted\n`);
-        if (docs.length < refs.length)
-          throw new ExitError(EXIT.usage, 'error: some documents were not found');
+        if (missing.length > 0) {
+          throw new ExitError(
+            EXIT.usage,
+            `error: not found in collection "${config.collection}": ${missing.map(displayName).join(', ')}`,
+          );
+        }
       });
     });
 }

@@ -5,7 +5,7 @@ import { pendingMigrations } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import { messageOf } from '../errors.ts';
-import { connectRedis, evictionPolicy } from '../queue/queues.ts';
+import { appendOnly, appendOnlyWarning, connectRedis, evictionPolicy } from '../queue/queues.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
 interface Check {
@@ -23,6 +23,7 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g);
       const checks: Check[] = [];
+      const warnings: Check[] = [];
       const check = async (name: string, fn: () => Promise<string>) => {
         try {
           checks.push({ name, ok: true, detail: await fn() });
@@ -41,7 +42,10 @@ export function register(program: Command, io: CliIO): void {
               `Redis ${version} at ${hostOf(config.redisUrl)} has maxmemory-policy ${policy}; set noeviction`,
             );
           }
-          return `Redis ${version} at ${hostOf(config.redisUrl)}, maxmemory-policy ${policy ?? 'unknown'}`;
+          const aof = await appendOnly(redis);
+          const warning = appendOnlyWarning(aof);
+          if (warning) warnings.push({ name: 'redis', ok: true, detail: warning });
+          return `Redis ${version} at ${hostOf(config.redisUrl)}, maxmemory-policy ${policy ?? 'unknown'}, appendonly ${aof ?? 'unknown'}`;
         } finally {
           redis.disconnect();
         }
@@ -86,8 +90,12 @@ export function register(program: Command, io: CliIO): void {
           await embedder.close?.();
         }
       });
-      if (g.json) writeJson(io, { ok: checks.every((c) => c.ok), checks });
-      else for (const c of checks) io.stdout(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(10)} ${c.detail}\n`);
+      const warned = warnings.map((w) => ({ name: w.name, detail: w.detail }));
+      if (g.json) writeJson(io, { ok: checks.every((c) => c.ok), checks, warnings: warned });
+      else {
+        for (const c of checks) io.stdout(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(10)} ${c.detail}\n`);
+        for (const w of warned) io.stdout(`warn ${w.name.padEnd(10)} ${w.detail}\n`);
+      }
       if (!checks.every((c) => c.ok)) throw new ExitError(EXIT.usage);
     });
 }

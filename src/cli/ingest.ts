@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { resolveInputs } from '../sources/files.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
 export interface IngestFlags extends GlobalOpts {
@@ -31,6 +32,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--dry-run', 'read, extract and chunk; report documents, chunks, tokens and price; embed nothing')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (inputs: string[], opts: IngestFlags, cmd: Command) => {
+      io = barAware(io); // log lines print above the progress bar, not through it
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, {
         collection: opts.collection,

@@ -71,7 +71,12 @@ export function formatError(err: unknown, io: CliIO, g: GlobalOpts): string {
   const pgCode = (err as { code?: string }).code;
   let msg = messageOf(err);
   if (pgCode && PG_HINTS[pgCode]) msg = `Postgres: ${msg} (${PG_HINTS[pgCode]})`;
-  const stack = g.verbose && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  // The stack's own first line repeats the message: print only its frames.
+  const frames =
+    g.verbose && err instanceof Error && err.stack
+      ? err.stack.split('\n').filter((l) => /^\s+at /.test(l))
+      : [];
+  const stack = frames.length > 0 ? `\n${frames.join('\n')}` : '';
   return redact(`error: ${msg}${stack}`, secretsFromEnv(io.env));
 }
 

@@ -1,6 +1,8 @@
 // Waiting and reporting shared by `ingest --wait` and `run`: progress while
-// documents move, then a summary with every failure and its reason code.
-import { ingestOutcome } from '../loaders/documents.ts';
+// documents move, then a summary of THIS run (what it queued or refused and what
+// became of it) with every failure and its reason code. Failures from earlier runs
+// that this run left alone are one line pointing to `status`/`retry`, not exit 1.
+import { countFailed, ingestOutcome, stageCounts } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
 import { type IngestSummary, type WaitProgress, waitForDocuments } from '../queue/producer.ts';
@@ -9,6 +11,15 @@ import { type CliIO, EXIT, type GlobalOpts, writeJson } from './io.ts';
 import { createProgress } from './progress.ts';
 
 export type Waited = WaitProgress & { timedOut: boolean; seconds: number };
+
+const STAGE_ORDER = ['extract', 'chunk', 'embed', 'load'];
+
+/** "extract 3 · embed 12": documents in flight per stage. */
+function stageLine(counts: Record<string, number>): string {
+  return STAGE_ORDER.filter((s) => counts[s])
+    .map((s) => `${s} ${counts[s]}`)
+    .join(' · ');
+}
 
 export async function waitWithProgress(
   rt: Runtime,
@@ -19,16 +30,30 @@ export async function waitWithProgress(
   const started = Date.now();
   const progress = createProgress(io, 'ingesting');
   let warned = false;
+  let stages: Record<string, number> = {};
+  let fetching = false;
   const timeoutMs = timeout ? Number(timeout) * 1000 : undefined;
   const result = await waitForDocuments(rt, ids, {
     ...(timeoutMs ? { timeoutMs } : {}),
     onTick: (p) => {
-      progress.update(p.done + p.failed, p.total, p.failed ? `(${p.failed} failed)` : '');
+      if (!fetching) {
+        fetching = true;
+        void stageCounts(rt.pool, ids)
+          .then((s) => (stages = s))
+          .catch(() => undefined)
+          .finally(() => (fetching = false));
+      }
+      const extra = [stageLine(stages), p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(' · ');
+      progress.update(p.done + p.failed, p.total, extra);
       if (!warned && p.pending > 0 && Date.now() - started > 3000) {
         warned = true;
-        void rt.queues.extract.getWorkersCount().then((n) => {
-          if (n === 0) io.stderr('\nno workers are running: start `sluice worker` (or use `sluice run`)\n');
-        });
+        // Redis may be down for a while (the workers reconnect): this hint is best effort.
+        void rt.queues.extract
+          .getWorkersCount()
+          .then((n) => {
+            if (n === 0) io.stderr('\nno workers are running: start `sluice worker` (or use `sluice run`)\n');
+          })
+          .catch(() => undefined);
       }
     },
   });
@@ -39,7 +64,7 @@ export async function waitWithProgress(
   return { ...result, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Prints the summary (JSON or text) and returns the exit code: 1 when any document failed. */
+/** Prints the summary (JSON or text) and returns the exit code: 1 when a document of this run failed. */
 export async function reportIngest(
   rt: Runtime,
   io: CliIO,
@@ -47,7 +72,14 @@ export async function reportIngest(
   waited: Waited | undefined,
   g: GlobalOpts,
 ): Promise<number> {
-  const { done, chunks, failures } = await ingestOutcome(rt.pool, summary.ids);
+  const refused = summary.refusedIds ?? [];
+  const thisRun = [...summary.waitIds, ...refused];
+  const { done, chunks, failures } = await ingestOutcome(rt.pool, thisRun);
+  const ran = new Set(thisRun);
+  const earlierFailed = await countFailed(
+    rt.pool,
+    summary.ids.filter((id) => !ran.has(id)),
+  );
   const timedOut = waited?.timedOut === true;
   if (g.json) {
     writeJson(io, {
@@ -63,17 +95,26 @@ export async function reportIngest(
       seconds: waited?.seconds ?? null,
       timedOut,
       failures,
+      earlierFailed,
     });
   } else {
     if (waited) {
+      const finished = done + failures.length;
       const rate =
-        waited.seconds > 0 ? ` (${(summary.waitIds.length / waited.seconds).toFixed(1)} docs/s)` : '';
+        waited.seconds > 0 && finished > 0 ? ` (${(finished / waited.seconds).toFixed(1)} docs/s)` : '';
       io.stderr(
-        `done: ${done} document(s), ${chunks} chunk(s); failed: ${failures.length}; ` +
-          `unchanged: ${summary.unchanged}; ${waited.seconds.toFixed(1)} s${rate}\n`,
+        `this run: ${done} done, ${chunks} chunk(s); failed: ${failures.length}` +
+          `${timedOut ? `; still in progress: ${waited.pending}` : ''}; ` +
+          `unchanged (skipped): ${summary.unchanged}; ${waited.seconds.toFixed(1)} s${rate}\n`,
       );
     }
     for (const f of failures) io.stderr(`  failed ${displayName(f.uri)}: ${f.code}: ${f.message ?? ''}\n`);
+    if (earlierFailed > 0) {
+      io.stderr(
+        `${earlierFailed} unchanged document(s) failed in an earlier run: see \`sluice status\`, ` +
+          'or re-queue them with `sluice retry --failed`\n',
+      );
+    }
     if (timedOut) io.stderr(`timed out with ${waited?.pending} document(s) still in progress\n`);
   }
   if (timedOut) return EXIT.usage;

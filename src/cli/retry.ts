@@ -1,45 +1,97 @@
-// `sluice retry`: re-queue failed documents (all, or named by uri or id).
+// `sluice retry`: re-queue failed documents (all, or named by path or id). Only
+// failed documents are re-queued; Redis is touched only when there is something to
+// queue. With --wait it shows progress and a summary like `ingest --wait`.
 import type { Command } from 'commander';
-import { failedDocuments, findDocuments, requeue } from '../loaders/documents.ts';
+import { type DocumentRow, failedDocuments, findDocuments, requeue } from '../loaders/documents.ts';
+import { displayName } from '../log.ts';
 import { payloadFor } from '../queue/jobs.ts';
+import { mapLimit } from '../queue/producer.ts';
 import { enqueue } from '../queue/queues.ts';
-import { withRuntime } from './context.ts';
+import { refsNotFound, resolveRefs, withPool, withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { barAware } from './progress.ts';
+import { reportIngest, waitWithProgress } from './report.ts';
+
+interface RetryFlags {
+  failed?: boolean;
+  collection?: string;
+  json?: boolean;
+  wait?: boolean;
+  timeout?: string;
+}
 
 export function register(program: Command, io: CliIO): void {
   program
     .command('retry')
-    .description('re-queue failed documents: all with --failed, or the given uris/ids')
-    .argument('[refs...]', 'document uris (absolute paths) or numeric ids')
+    .description(
+      're-queue failed documents: all with --failed, or the given paths/ids (a worker processes them)',
+    )
+    .argument('[refs...]', 'document paths (as given to ingest, relative or absolute) or numeric ids')
     .option('--failed', 'every failed document in the collection')
     .option('--collection <name>', 'collection (default: SLUICE_COLLECTION or "default")')
+    .option('--wait', 'wait until the re-queued documents are done or failed, showing progress')
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 2)')
     .option('--json', 'print as JSON on stdout')
-    .action(
-      async (
-        refs: string[],
-        opts: { failed?: boolean; collection?: string; json?: boolean },
-        cmd: Command,
-      ) => {
-        const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-        if (!opts.failed && refs.length === 0)
-          throw new ExitError(EXIT.usage, 'error: name documents to retry, or pass --failed');
-        const config = readConfig(io, g, { collection: opts.collection });
-        await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
-          const docs = opts.failed
-            ? await failedDocuments(rt.pool, config.collection)
-            : await findDocuments(rt.pool, config.collection, refs);
+    .action(async (refs: string[], opts: RetryFlags, cmd: Command) => {
+      const out = barAware(io);
+      const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
+      if (!opts.failed && refs.length === 0)
+        throw new ExitError(EXIT.usage, 'error: name documents to retry, or pass --failed');
+      const config = readConfig(out, g, { collection: opts.collection });
+      const resolved = resolveRefs(refs, out.cwd);
+      const found = await withPool(config, (pool) =>
+        opts.failed
+          ? failedDocuments(pool, config.collection)
+          : findDocuments(pool, config.collection, resolved),
+      );
+      const missing = opts.failed ? [] : refsNotFound(refs, resolved, found);
+      const notFailed = found.filter((d) => d.status !== 'failed');
+      // Refused before hashing (too large): only a new `ingest` can pick up a smaller file.
+      const todo = found.filter((d): d is DocumentRow & { content_hash: string } =>
+        Boolean(d.status === 'failed' && d.content_hash),
+      );
+      for (const d of notFailed) {
+        out.stderr(`#${d.id} ${displayName(d.uri)} is ${d.status}, not failed: nothing to retry\n`);
+      }
+      let code: number = EXIT.ok;
+      if (todo.length > 0) {
+        code = await withRuntime(config, cliLogger(out, config, g), 'producer', async (rt) => {
           const retried: number[] = [];
-          for (const d of docs) {
-            if (!d.content_hash) continue; // refused before hashing (too large): re-run ingest instead
-            await requeue(rt.pool, d.id);
-            await enqueue(rt.queues, 'extract', payloadFor({ ...d, content_hash: d.content_hash }, true));
+          await mapLimit(todo, 16, async (d) => {
+            if (!(await requeue(rt.pool, d.id))) return; // changed meanwhile (a worker or another retry)
+            await enqueue(rt.queues, 'extract', payloadFor(d, true));
             retried.push(d.id);
+          });
+          if (!opts.wait) {
+            if (g.json) writeJson(out, { retried, notFound: missing });
+            else out.stderr(`${retried.length} document(s) re-queued\n`);
+            if ((await rt.queues.extract.getWorkersCount().catch(() => 1)) === 0) {
+              out.stderr('no workers are running: start `sluice worker` to process them (or pass --wait)\n');
+            }
+            return EXIT.ok;
           }
-          if (g.json) writeJson(io, { retried });
-          else io.stderr(`${retried.length} document(s) re-queued\n`);
-          if (!opts.failed && docs.length < refs.length)
-            throw new ExitError(EXIT.usage, 'error: some documents were not found');
+          out.stderr(`${retried.length} document(s) re-queued\n`);
+          const summary = {
+            files: retried.length,
+            queued: retried.length,
+            unchanged: 0,
+            inFlight: 0,
+            refused: 0,
+            waitIds: retried,
+            ids: retried,
+            refusedIds: [],
+          };
+          const waited = await waitWithProgress(rt, out, retried, opts.timeout);
+          return reportIngest(rt, out, summary, waited, g);
         });
-      },
-    );
+      } else if (g.json) writeJson(out, { retried: [], notFound: missing });
+      else out.stderr('0 document(s) re-queued\n');
+      if (missing.length > 0) {
+        throw new ExitError(
+          EXIT.usage,
+          `error: not found in collection "${config.collection}": ${missing.map(displayName).join(', ')}`,
+        );
+      }
+      if (code !== EXIT.ok) throw new ExitError(code);
+    });
 }

@@ -5,6 +5,7 @@ import { STAGES } from '../queue/jobs.ts';
 import { resolveInputs } from '../sources/files.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
 export function register(program: Command, io: CliIO): void {
@@ -32,6 +33,7 @@ export function register(program: Command, io: CliIO): void {
         },
         cmd: Command,
       ) => {
+        io = barAware(io); // worker log lines print above the progress bar, not through it
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
         const config = readConfig(io, g, {
           collection: opts.collection,
@@ -45,8 +47,19 @@ export function register(program: Command, io: CliIO): void {
         const code = await withRuntime(config, log, 'worker', async (rt) => {
           const { startWorkers } = await import('../queue/supervisor.ts');
           const { ingestFiles } = await import('../queue/producer.ts');
+          const { queueDepths } = await import('../queue/queues.ts');
+          const earlier = Object.values(await queueDepths(rt.queues)).reduce(
+            (n, d) => n + d.waiting + d.active + d.delayed,
+            0,
+          );
           const workers = await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
           try {
+            if (earlier > 0) {
+              io.stderr(
+                `note: ${earlier} job(s) from earlier ingests are queued too; these workers will process them, ` +
+                  'but only the documents of this run are waited for and reported\n',
+              );
+            }
             const summary = await ingestFiles(rt, files, {
               collection: config.collection,
               force: opts.force === true,

@@ -1,12 +1,31 @@
 // `sluice status`: documents per status, queue depths per stage, recent failures,
-// embedding cache counters.
+// embedding cache counters. Postgres answers first; Redis (queue depths only) is
+// asked last and fails fast: without it the rest is still shown, then exit 2.
 import type { Command } from 'commander';
+import { messageOf } from '../errors.ts';
 import { readCounters } from '../loaders/checkpoints.ts';
+import { getCollection } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
-import { queueDepths } from '../queue/queues.ts';
+import { closeQueues, connectRedis, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
 import { buildStatus, buildStatusLines } from './build-status.ts';
-import { withRuntime } from './context.ts';
-import { type CliIO, cliLogger, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { withPool } from './context.ts';
+import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+
+/** Queue depths per stage, or the one-line reason Redis could not give them. */
+async function readQueues(redisUrl: string, prefix: string): Promise<Record<string, QueueDepths> | string> {
+  try {
+    const redis = await connectRedis(redisUrl, 'producer');
+    const queues = createQueues(redis, prefix);
+    try {
+      return await queueDepths(queues);
+    } finally {
+      await closeQueues(queues).catch(() => undefined);
+      redis.disconnect();
+    }
+  } catch (err) {
+    return messageOf(err);
+  }
+}
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -18,19 +37,34 @@ export function register(program: Command, io: CliIO): void {
     .action(async (opts: { collection?: string; failures: string; json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection }); // validates the name
-      await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
+      const limit = Number(opts.failures) || 10;
+      const unreachable = await withPool(config, async (pool) => {
         const filter = opts.collection ?? null;
-        const counts = await rt.pool.query<{ collection: string; status: string; n: string }>(
+        if (filter && !(await getCollection(pool, filter))) {
+          const { rows } = await pool.query('SELECT 1 FROM sluice.documents WHERE collection = $1 LIMIT 1', [
+            filter,
+          ]);
+          if (rows.length === 0)
+            throw new ExitError(
+              EXIT.usage,
+              `error: collection "${filter}" does not exist: nothing was ingested into it`,
+            );
+        }
+        const counts = await pool.query<{ collection: string; status: string; n: string }>(
           `SELECT collection, status, count(*) AS n FROM sluice.documents
            WHERE $1::text IS NULL OR collection = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
           [filter],
         );
-        const waiting = await rt.pool.query<{ n: string; msg: string | null }>(
+        const waiting = await pool.query<{ n: string; msg: string | null }>(
           `SELECT count(*) AS n, max(error_message) AS msg FROM sluice.documents
            WHERE status = 'processing' AND error_code = 'CONFIG_ERROR' AND ($1::text IS NULL OR collection = $1)`,
           [filter],
         );
-        const failures = await rt.pool.query<{
+        const failedTotal = await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM sluice.documents WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1)`,
+          [filter],
+        );
+        const failures = await pool.query<{
           id: string;
           uri: string;
           stage: string;
@@ -42,7 +76,7 @@ export function register(program: Command, io: CliIO): void {
           `SELECT id, uri, stage, error_code, error_message, updated_at,
              metadata->'quality'->>'score' AS quality FROM sluice.documents
            WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1) ORDER BY updated_at DESC LIMIT $2`,
-          [filter, Number(opts.failures) || 10],
+          [filter, limit],
         );
         const documents: Record<string, Record<string, number>> = {};
         for (const r of counts.rows) {
@@ -50,31 +84,35 @@ export function register(program: Command, io: CliIO): void {
           byStatus[r.status] = Number(r.n);
           documents[r.collection] = byStatus;
         }
-        const queues = await queueDepths(rt.queues);
+        const queued = await readQueues(config.redisUrl, config.queuePrefix);
+        const queues = typeof queued === 'string' ? null : queued;
+        const counters = await readCounters(pool);
         const { heldDeletionsBySource } = await import('../loaders/sources.ts');
-        const heldDeletions = await heldDeletionsBySource(rt.pool, filter);
-        const counters = await readCounters(rt.pool);
+        const heldDeletions = await heldDeletionsBySource(pool, filter);
         const hits = counters.embed_cache_hits ?? 0;
         const misses = counters.embed_cache_misses ?? 0;
         // Totals over every worker process since the database was created.
         const provider = {
-          embedder: rt.embedder.id,
-          model: rt.embedder.model,
+          embedder: config.embedder,
+          model: config.embedModel ?? null,
           requests: counters.embed_requests ?? 0,
           tokens: counters.embed_tokens ?? 0,
           textsEmbedded: counters.embed_texts ?? 0,
           retries: counters.embed_retries ?? 0,
           rateLimited: counters.embed_rate_limited ?? 0,
         };
-        const reindex = await buildStatus(rt.pool, config, filter);
+        const reindex = await buildStatus(pool, config, filter);
         const report = {
           reindex,
           documents,
           queues,
           embeddingCache: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : null },
           embeddingProvider: provider,
+          // Cache and provider counters are kept for the whole database, not per collection.
+          countersScope: 'all collections',
           waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
           heldDeletions,
+          failedTotal: Number(failedTotal.rows[0]?.n ?? 0),
           recentFailures: failures.rows.map((f) => ({
             id: Number(f.id),
             uri: f.uri,
@@ -86,7 +124,10 @@ export function register(program: Command, io: CliIO): void {
             quality: f.quality === null ? null : Number(f.quality),
           })),
         };
-        if (g.json) return writeJson(io, report);
+        if (g.json) {
+          writeJson(io, { ...report, ...(queues ? {} : { queuesError: queued }) });
+          return queues ? undefined : queued;
+        }
         const out: string[] = [];
         out.push('documents:');
         if (counts.rows.length === 0) out.push('  (none yet)');
@@ -97,16 +138,20 @@ export function register(program: Command, io: CliIO): void {
               .join(', ')}`,
           );
         }
-        out.push('queues (waiting/active/delayed/failed):');
-        for (const [stage, d] of Object.entries(queues)) {
-          out.push(`  ${stage.padEnd(8)} ${d.waiting}/${d.active}/${d.delayed}/${d.failed}`);
-        }
+        // BullMQ's failed count is per attempt and kept for days: the documents' failed count above is the truth.
+        if (queues) {
+          out.push('queues (waiting/active/delayed):');
+          for (const [stage, d] of Object.entries(queues)) {
+            out.push(`  ${stage.padEnd(8)} ${d.waiting}/${d.active}/${d.delayed}`);
+          }
+        } else out.push(`queues: unavailable (${queued})`);
+        const scope = filter ? ' (all collections)' : '';
         const rate = report.embeddingCache.hitRate;
         out.push(
-          `embedding cache: ${hits} hits, ${misses} misses${rate === null ? '' : ` (${(rate * 100).toFixed(1)}% hit rate)`}`,
+          `embedding cache${scope}: ${hits} hits, ${misses} misses${rate === null ? '' : ` (${(rate * 100).toFixed(1)}% hit rate)`}`,
         );
         out.push(
-          `embedding provider ${provider.embedder} "${provider.model}": ${provider.requests} requests, ` +
+          `embedding provider${scope} ${provider.embedder}${provider.model ? ` "${provider.model}"` : ''}: ${provider.requests} requests, ` +
             `${provider.textsEmbedded} texts, ${provider.tokens} tokens, ${provider.retries} retries, ` +
             `${provider.rateLimited} rate-limited (429)`,
         );
@@ -129,7 +174,14 @@ export function register(program: Command, io: CliIO): void {
             `  #${f.id} ${displayName(f.uri)} [${f.stage ?? '-'}] ${f.code}${quality}: ${f.message ?? ''}`,
           );
         }
+        const more = report.failedTotal - report.recentFailures.length;
+        if (more > 0)
+          out.push(
+            `  … and ${more} more (--failures N to list more; \`sluice retry --failed\` re-queues them)`,
+          );
         io.stdout(`${out.join('\n')}\n`);
+        return queues ? undefined : queued;
       });
+      if (unreachable) throw new ExitError(EXIT.usage, `error: ${unreachable}`);
     });
 }

@@ -47,6 +47,25 @@ function addFeature(v: Float32Array, feature: string, weight: number): void {
   v[h % v.length]! += sign * weight;
 }
 
+function terms(text: string): Set<string> {
+  return new Set(text.normalize('NFKC').toLowerCase().match(WORD) ?? []);
+}
+
+/**
+ * Share of the query's distinct words found in `text`. The hashing trick folds
+ * every word into `dimensions` buckets, so unrelated words collide and a nonsense
+ * query still gets a cosine of 0.3–0.7 against short chunks; gating the score on
+ * real shared words makes "no known term" score 0.
+ */
+export function termOverlap(query: string, text: string): number {
+  const q = terms(query);
+  if (q.size === 0) return 0;
+  const t = terms(text);
+  let shared = 0;
+  for (const w of q) if (t.has(w)) shared++;
+  return shared / q.size;
+}
+
 export function createHashEmbedder(opts: HashEmbedderOptions = {}): Embedder {
   const dimensions = opts.dimensions ?? 384;
   return {
@@ -55,6 +74,7 @@ export function createHashEmbedder(opts: HashEmbedderOptions = {}): Embedder {
     dimensions,
     maxBatch: 2048,
     countTokens: (text) => (text.match(WORD) ?? []).length,
+    termOverlap,
     async embed(texts) {
       return texts.map((t) => hashVector(t, dimensions));
     },

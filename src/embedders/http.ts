@@ -16,7 +16,18 @@ export interface PostJsonOptions {
   secrets?: string[];
   /** Extra advice for a 404, e.g. "run `ollama pull <model>`". */
   notFoundHint?: string;
+  /**
+   * The setting that names this server (e.g. OPENAI_BASE_URL), while no request to it
+   * has succeeded yet: then "connection refused" or an unknown host is a wrong
+   * setting, reported at once as CONFIG_ERROR instead of retried for minutes.
+   */
+  unreachableSetting?: string | undefined;
+  /** Called when the server answers at all (any HTTP status). */
+  onAnswer?: () => void;
 }
+
+/** Connection failures that, before any request has got through, mean a wrong URL. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Parses a Retry-After header: delay-seconds or an HTTP date. Returns seconds
@@ -121,11 +132,20 @@ export async function postJson(url: string, body: unknown, opts: PostJsonOptions
     const why = timedOut
       ? `timed out after ${opts.timeoutMs ?? 60_000} ms`
       : `failed: ${cause?.code ?? (err as Error).message}`;
+    if (!timedOut && opts.unreachableSetting && UNREACHABLE.has(cause?.code ?? '')) {
+      throw new SluiceError(
+        'CONFIG_ERROR',
+        `${opts.provider} server at ${new URL(url).host} cannot be reached (${cause?.code}): ` +
+          `check ${opts.unreachableSetting} and that the server is running`,
+        { retryable: false, cause: err },
+      );
+    }
     throw new SluiceError('PROVIDER_ERROR', `${opts.provider} request to ${new URL(url).host} ${why}`, {
       retryable: true,
       cause: err,
     });
   }
+  opts.onAnswer?.();
   const text = await res.text();
   if (!res.ok) throw httpError(res.status, text, res.headers, opts);
   try {

@@ -34,6 +34,7 @@ export async function createOllamaEmbedder(opts: OllamaEmbedderOptions = {}): Pr
   const truncate = opts.truncate ?? false;
   const fitInput = makeFitInput(estimateTokenizer, maxInputTokens, truncate, `ollama model "${model}"`);
 
+  let reached = false; // once the server has answered, a refused connection is transient
   const embedder: Embedder = {
     id: 'ollama',
     model,
@@ -52,6 +53,11 @@ export async function createOllamaEmbedder(opts: OllamaEmbedderOptions = {}): Pr
       };
       if (opts.dimensions !== undefined) body.dimensions = opts.dimensions;
       const json = (await postJson(`${host}/api/embed`, body, {
+        // Until one request got through, a refused connection means a wrong OLLAMA_HOST.
+        unreachableSetting: reached ? undefined : 'OLLAMA_HOST',
+        onAnswer: () => {
+          reached = true;
+        },
         provider: 'ollama',
         model,
         signal,

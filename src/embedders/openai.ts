@@ -76,6 +76,7 @@ export async function createOpenAIEmbedder(opts: OpenAIEmbedderOptions = {}): Pr
   const headers: Record<string, string> = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
   const secrets = opts.apiKey ? [opts.apiKey] : [];
 
+  let reached = false; // once the server has answered, a refused connection is transient
   const embedder: Embedder = {
     id: 'openai',
     model,
@@ -95,6 +96,11 @@ export async function createOpenAIEmbedder(opts: OpenAIEmbedderOptions = {}): Pr
       const body: Record<string, unknown> = { model, input, encoding_format: encodingFormat };
       if (opts.dimensions !== undefined) body.dimensions = opts.dimensions;
       const json = (await postJson(`${baseUrl}/embeddings`, body, {
+        // Until one request got through, a refused connection means a wrong OPENAI_BASE_URL.
+        unreachableSetting: reached ? undefined : 'OPENAI_BASE_URL',
+        onAnswer: () => {
+          reached = true;
+        },
         provider: 'openai',
         model,
         headers,

@@ -30,6 +30,12 @@ export interface Embedder {
    * throws INPUT_TOO_LONG. Lets a batcher reject one caller without failing a batch.
    */
   fitInput?(text: string): FittedInput;
+  /**
+   * Lexical embedders only: how much of a query's wording a stored text has (0..1).
+   * `search` multiplies cosine scores by it, so a query sharing no term with a
+   * chunk scores 0 instead of whatever hash collisions give.
+   */
+  termOverlap?(query: string, text: string): number;
   /** Resolves the vector width, embedding a probe text if it is not known yet. */
   resolveDimensions?(signal?: AbortSignal): Promise<number>;
   /** Releases sockets, sessions or model memory. */

@@ -7,14 +7,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { SluiceError } from '../errors.ts';
-import {
-  joinLines,
-  normalisePdfText,
-  type PageLine,
-  type PositionedItem,
-  readingOrder,
-} from './pdf-layout.ts';
-import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
+import { normalisePdfText, type PageLine, type PositionedItem, readingOrder } from './pdf-layout.ts';
+import { outlineSections, type PdfOutlineSource, readOutline } from './pdf-outline.ts';
+import type { ExtractedDocument, ExtractInput, Extractor } from './types.ts';
 
 /** Options for {@link createPdfExtractor}. */
 export interface PdfExtractorOptions {
@@ -36,7 +31,7 @@ interface PdfPage {
   }): Promise<{ items: ReadonlyArray<PdfTextItem | { type: string }> }>;
   cleanup(): void;
 }
-interface PdfDoc {
+interface PdfDoc extends PdfOutlineSource {
   numPages: number;
   getPage(n: number): Promise<PdfPage>;
   getMetadata(): Promise<{ info: unknown }>;
@@ -171,7 +166,8 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
   const share = options.headerFooterShare ?? 0.6;
   return {
     name: 'pdf',
-    version: 1,
+    // 2: heading paths from the outline (bookmarks).
+    version: 2,
     mimeTypes: ['application/pdf'],
     async extract({ bytes, limits, signal }: ExtractInput): Promise<ExtractedDocument> {
       if (bytes.byteLength > limits.maxBytes) {
@@ -189,6 +185,7 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
           unknown
         >;
         const pages: PageLine[][] = [];
+        const transforms: Array<number[] | undefined> = [];
         const failedPages: number[] = [];
         let chars = 0;
         for (let n = 1; n <= pageCount; n++) {
@@ -198,7 +195,9 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
             // pdf.js would decompose ligatures before its bidi reversal, which scrambles
             // Arabic lam-alef; we take raw glyph text and normalise after ordering.
             const content = await page.getTextContent({ disableNormalization: true });
-            const lines = readingOrder(positioned(content.items, page.getViewport({ scale: 1 }).transform));
+            const transform = page.getViewport({ scale: 1 }).transform;
+            transforms[n - 1] = transform;
+            const lines = readingOrder(positioned(content.items, transform));
             page.cleanup();
             for (const l of lines) l.text = normalisePdfText(l.text);
             chars += lines.reduce((sum, l) => sum + l.text.length, 0);
@@ -217,11 +216,9 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
           throw new SluiceError('CORRUPT_FILE', `none of the ${pageCount} PDF pages could be read`);
         }
         const cleaned = removeRunningLines(pages, share);
-        const sections: Section[] = [];
-        cleaned.forEach((lines, i) => {
-          const text = joinLines(lines);
-          if (text) sections.push({ text, page: i + 1 });
-        });
+        // Bookmarks give heading paths; a PDF without them gets one section per page.
+        const outline = await readOutline(doc, transforms).catch(() => []);
+        const sections = outlineSections(cleaned, outline);
         if (sections.length === 0) {
           throw new SluiceError(
             'NO_TEXT',

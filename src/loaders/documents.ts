@@ -229,13 +229,14 @@ export async function failedDocuments(pool: Pool, collection: string): Promise<D
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-/** Re-queues a document version (retry): resets its error, keeps its hash. */
-export async function requeue(pool: Pool, id: number): Promise<void> {
-  await pool.query(
+/** Re-queues a failed document version (retry): resets its error, keeps its hash. False if it is not failed. */
+export async function requeue(pool: Pool, id: number): Promise<boolean> {
+  const { rowCount } = await pool.query(
     `UPDATE sluice.documents SET status = 'queued', stage = 'extract', error_code = NULL, error_message = NULL,
-       attempts = 0, updated_at = now() WHERE id = $1`,
+       attempts = 0, updated_at = now() WHERE id = $1 AND status = 'failed'`,
     [id],
   );
+  return (rowCount ?? 0) > 0;
 }
 
 /**
@@ -335,4 +336,23 @@ export async function documentVersions(
     [collection, uris],
   );
   return new Map(rows.map((r) => [r.uri, { content_hash: r.content_hash, status: r.status }]));
+}
+
+/** In-flight documents of a set per stage (for progress); queued ones count under their next stage. */
+export async function stageCounts(pool: Pool, ids: number[]): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ stage: string; n: string }>(
+    `SELECT coalesce(stage, 'extract') AS stage, count(*) AS n FROM sluice.documents
+     WHERE id = ANY($1::bigint[]) AND status IN ('queued', 'processing') GROUP BY 1`,
+    [ids],
+  );
+  return Object.fromEntries(rows.map((r) => [r.stage, Number(r.n)]));
+}
+
+/** How many of a set of documents are failed (earlier failures a re-run did not touch). */
+export async function countFailed(pool: Pool, ids: number[]): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM sluice.documents WHERE id = ANY($1::bigint[]) AND status = 'failed'`,
+    [ids],
+  );
+  return Number(rows[0]?.n ?? 0);
 }

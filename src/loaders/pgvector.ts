@@ -228,6 +228,7 @@ function chunkMetadata(chunk: Chunk): Record<string, unknown> {
     heading_path: m.headingPath,
     ...(m.pageStart === undefined ? {} : { page_start: m.pageStart, page_end: m.pageEnd ?? m.pageStart }),
     ...(m.rowStart === undefined ? {} : { row_start: m.rowStart, row_end: m.rowEnd ?? m.rowStart }),
+    ...(m.embedContext === undefined ? {} : { embed_context: m.embedContext }),
   };
 }
 

@@ -18,6 +18,8 @@ export interface IngestSummary {
   waitIds: number[];
   /** Ids of every document touched, for the final report. */
   ids: number[];
+  /** Ids of files refused this run (too large): failures of this run. */
+  refusedIds: number[];
 }
 
 export interface IngestOptions {
@@ -94,6 +96,7 @@ export async function ingestHashed(
       });
       summary.refused++;
       summary.ids.push(id);
+      summary.refusedIds.push(id);
     } else {
       const { id, action } = await upsertDocument(rt.pool, {
         collection: opts.collection,
@@ -128,7 +131,7 @@ export async function ingestHashed(
 }
 
 function emptySummary(): IngestSummary {
-  return { files: 0, queued: 0, unchanged: 0, inFlight: 0, refused: 0, waitIds: [], ids: [] };
+  return { files: 0, queued: 0, unchanged: 0, inFlight: 0, refused: 0, waitIds: [], ids: [], refusedIds: [] };
 }
 
 /** One summary for several ingest calls (files and bucket objects in one command). */
@@ -142,6 +145,7 @@ export function mergeSummaries(parts: IngestSummary[]): IngestSummary {
     out.refused += p.refused;
     out.waitIds.push(...p.waitIds);
     out.ids.push(...p.ids);
+    out.refusedIds.push(...p.refusedIds);
   }
   return out;
 }

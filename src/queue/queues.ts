@@ -37,7 +37,7 @@ export async function connectRedis(url: string, kind: 'producer' | 'worker'): Pr
     redis.disconnect();
     throw new SluiceError(
       'CONNECTION_ERROR',
-      `cannot reach Redis at ${hostOf(url)}: ${(err as Error).message}. Check REDIS_URL and that the server is running.`,
+      `cannot reach Redis at ${hostOf(url)}: ${(err as Error).message.replace(/\.+$/, '')}. Check REDIS_URL and that the server is running.`,
       { cause: err },
     );
   }
@@ -51,6 +51,23 @@ export async function evictionPolicy(redis: Redis): Promise<string | undefined> 
   } catch {
     return undefined;
   }
+}
+
+/** Whether Redis persists every write (appendonly): 'yes', 'no', or undefined when CONFIG is not allowed. */
+export async function appendOnly(redis: Redis): Promise<string | undefined> {
+  try {
+    const res = (await redis.config('GET', 'appendonly')) as string[];
+    return res[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The warning for a Redis that does not persist every write, or undefined when it does (or cannot tell). */
+export function appendOnlyWarning(value: string | undefined): string | undefined {
+  return value === 'no'
+    ? 'Redis has appendonly no: a Redis restart loses queued jobs (the reconciler re-queues them from Postgres, late). Set appendonly yes.'
+    : undefined;
 }
 
 /** The stage queues; every job gets `attempts` tries with the worker's custom backoff. */

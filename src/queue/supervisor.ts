@@ -2,7 +2,7 @@
 // jobs in hand finish (or their locks lapse and another worker takes them).
 import type { Worker } from 'bullmq';
 import type { StageName } from './jobs.ts';
-import { evictionPolicy } from './queues.ts';
+import { appendOnly, appendOnlyWarning, evictionPolicy } from './queues.ts';
 import { startReconciler } from './reconcile.ts';
 import type { Runtime } from './runtime.ts';
 import { createStageWorker, type StageWorkerOptions } from './worker.ts';
@@ -23,6 +23,8 @@ export async function startWorkers(
       `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs. Set it to "noeviction".`,
     );
   }
+  const persistence = appendOnlyWarning(await appendOnly(rt.redis));
+  if (persistence) rt.log.warn(persistence);
   const workers = stages.map((stage) =>
     // Embedding waits on the network, not the CPU: give it more jobs in flight so batches fill up.
     createStageWorker(rt, stage, {

@@ -5,6 +5,7 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
+import { displayName } from '../log.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
@@ -93,7 +94,7 @@ export function createStageWorker(
         const waitMs = code === 'RATE_LIMITED' ? backoffDelay(1, config.backoffMs, err as Error) : 30_000;
         if (code === 'CONFIG_ERROR' && !configErrorLogged) {
           log.error(
-            `embed stage paused: ${message}. Documents wait in the embed queue; fix the setting and restart workers.`,
+            `embed stage paused: ${message.replace(/\.+$/, '')}. Documents wait in the embed queue; fix the setting and restart workers.`,
           );
           configErrorLogged = true;
         }
@@ -114,8 +115,10 @@ export function createStageWorker(
           );
         await record(payload, 'failed', { code }).catch(() => undefined);
       }
+      // Name the file too: an id alone means nothing to whoever reads the log.
+      const which = payload ? `${payload.documentId} (${displayName(payload.uri)})` : '?';
       log.warn(
-        `${stage} failed for document ${payload?.documentId ?? '?'}${final ? '' : ` (attempt ${attempt}, will retry)`}: ${code}: ${message}`,
+        `${stage} failed for document ${which}${final ? '' : ` (attempt ${attempt}, will retry)`}: ${code}: ${message}`,
       );
       if (!isRetryable(err)) throw new UnrecoverableError(`${code}: ${message}`);
       throw new SluiceError(code, `${code}: ${message}`, { retryable: true, ...retryAfterOf(err) });

@@ -1,8 +1,15 @@
 // Chunking: a cleaned document → ordered chunks with offsets, heading path and
-// pages. Consecutive sections that share a heading path are split together with
-// LangChain's RecursiveCharacterTextSplitter; a new heading path starts a new chunk,
-// so a chunk never straddles two headings. Offsets refer to the sections joined
-// with "\n\n" (the document text as stored), so a chunk can be located and quoted.
+// pages. Sections are first grouped (chunk-groups.ts): one heading path per group,
+// small groups merged into a neighbour in the same outline branch, heading-only
+// sections joined to the text they introduce, link-reference definitions dropped.
+// Each group is split with LangChain's RecursiveCharacterTextSplitter, so a chunk
+// never straddles two unrelated headings. Offsets refer to the sections joined with
+// "\n\n" (the document text as stored), so a chunk can be located and quoted.
+//
+// Each chunk is embedded with its document title and heading path in front
+// (`embedText`), so it is found by the section it sits in; `text` stays the plain
+// chunk text, and `metadata.embedContext` records what was added. `contentHash` is
+// the hash of what is embedded: the embedding-cache key.
 //
 // Token limits: calling a tokenizer on every candidate piece makes the splitter
 // ~150x slower (LangChain's splitter with a tiktoken length function), so chunks
@@ -12,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { SluiceError } from '../errors.ts';
 import type { ExtractedDocument } from '../extractors/types.ts';
+import { type Group, groupSegments, type Segment, segmentsOf } from './chunk-groups.ts';
 
 /** Separator placed between sections in the joined document text. */
 export const SECTION_SEPARATOR = '\n\n';
@@ -31,6 +39,8 @@ export interface ChunkOptions {
   tokenizer?: string;
   /** No chunk may count more tokens than this (the embedder's input limit), whatever `size` says. */
   maxTokens?: number;
+  /** Sections shorter than this (`lengthFunction` units) merge into a neighbour; default size / 5. */
+  minSize?: number;
 }
 
 export interface ChunkMetadata {
@@ -50,14 +60,19 @@ export interface ChunkMetadata {
   rowEnd?: number;
   /** Section metadata of the sections the chunk touches (see Section.metadata), merged in order. */
   extra?: Record<string, unknown>;
+  /** Document title and heading path embedded in front of the text; absent when there are none. */
+  embedContext?: string;
 }
 
 export interface Chunk {
   /** 0-based position in the document, contiguous. */
   ordinal: number;
   text: string;
-  /** sha256 hex of `text`: the embedding-cache key. */
+  /** What the embedder gets: `embedContext`, a blank line, `text`; absent when there is no context. */
+  embedText?: string;
+  /** sha256 hex of the embedded text (`embedText ?? text`): the embedding-cache key. */
   contentHash: string;
+  /** Tokens of the embedded text (context included). */
   tokenCount: number;
   metadata: ChunkMetadata;
 }
@@ -71,38 +86,14 @@ export function estimateTokens(text: string): number {
 export function chunkFingerprint(opts: ChunkOptions): string {
   const unit =
     opts.lengthUnit ?? (opts.lengthFunction ? `fn:${opts.lengthFunction.name || 'anonymous'}` : 'chars');
-  const base = `recursive-v1;size=${opts.size};overlap=${opts.overlap};unit=${unit};sep=${JSON.stringify(SECTION_SEPARATOR)}`;
+  const base = `recursive-v2;size=${opts.size};overlap=${opts.overlap};min=${minSizeOf(opts)};unit=${unit};sep=${JSON.stringify(SECTION_SEPARATOR)};context=title+headings`;
   if (opts.tokenizer === undefined && opts.maxTokens === undefined) return base;
   return `${base};tokens=${opts.tokenizer ?? 'estimate'};max=${opts.maxTokens ?? '-'}`;
-}
-
-interface Span {
-  start: number;
-  end: number;
-  headingPath: string[];
-  page: number | undefined;
-  rows?: { start: number; end: number } | undefined;
-  metadata: Record<string, unknown> | undefined;
 }
 
 /** Split a document into chunks (see the file header). */
 export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions): Promise<Chunk[]> {
   validate(opts);
-  const spans: Span[] = [];
-  let offset = 0;
-  for (const section of doc.sections) {
-    const start = spans.length === 0 ? 0 : offset + SECTION_SEPARATOR.length;
-    spans.push({
-      start,
-      end: start + section.text.length,
-      headingPath: section.headingPath ?? [],
-      page: section.page,
-      rows: section.rows,
-      metadata: section.metadata,
-    });
-    offset = start + section.text.length;
-  }
-  const joined = doc.sections.map((s) => s.text).join(SECTION_SEPARATOR);
   const splitter = new RecursiveCharacterTextSplitter({
     chunkSize: opts.size,
     chunkOverlap: opts.overlap,
@@ -110,30 +101,94 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
   });
   const countTokens = opts.countTokens ?? estimateTokens;
   const measure = opts.lengthFunction ?? ((t: string) => t.length);
+  const segments = segmentsOf(doc.sections, SECTION_SEPARATOR);
   const chunks: Chunk[] = [];
-  let first = 0;
-  while (first < spans.length) {
-    let last = first;
-    const key = JSON.stringify(spans[first]!.headingPath);
-    while (last + 1 < spans.length && JSON.stringify(spans[last + 1]!.headingPath) === key) last++;
-    const groupStart = spans[first]!.start;
-    const groupText = joined.slice(groupStart, spans[last]!.end);
-    for (const piece of locate(groupText, await splitter.splitText(groupText), opts.overlap, measure)) {
-      for (const part of await fitTokens(piece.text, countTokens(piece.text), opts, countTokens, 0)) {
-        const charStart = groupStart + piece.at + part.at;
-        const charEnd = charStart + part.text.length;
+  for (const group of groupSegments(segments, measure, minSizeOf(opts))) {
+    const context = embeddingContext(doc.title, group.headingPath);
+    const contextTokens = context ? countTokens(`${context}${CONTEXT_SEPARATOR}`) : 0;
+    // The context is sent with every chunk: leave room for it under the model's limit.
+    const fitOpts =
+      opts.maxTokens === undefined
+        ? opts
+        : { ...opts, maxTokens: Math.max(1, opts.maxTokens - contextTokens) };
+    const map = offsetMap(group.segments);
+    for (const piece of locate(map.text, await splitter.splitText(map.text), opts.overlap, measure)) {
+      for (const part of await fitTokens(piece.text, countTokens(piece.text), fitOpts, countTokens, 0)) {
+        const at = piece.at + part.at;
+        const embedded = context ? `${context}${CONTEXT_SEPARATOR}${part.text}` : part.text;
+        const charStart = map.toDocument(at, 'start');
+        const charEnd = map.toDocument(at + part.text.length, 'end');
+        const metadata = metadataFor(group, charStart, charEnd);
+        if (context) metadata.embedContext = context;
         chunks.push({
           ordinal: chunks.length,
           text: part.text,
-          contentHash: createHash('sha256').update(part.text).digest('hex'),
-          tokenCount: part.tokens,
-          metadata: metadataFor(spans, first, last, charStart, charEnd),
+          contentHash: createHash('sha256').update(embedded).digest('hex'),
+          tokenCount: part.tokens + contextTokens,
+          metadata,
+          ...(context ? { embedText: embedded } : {}),
         });
       }
     }
-    first = last + 1;
   }
   return chunks;
+}
+
+/** Between the context and the chunk text in `embedText`. */
+export const CONTEXT_SEPARATOR = '\n\n';
+const MAX_CONTEXT_CHARS = 300;
+
+/**
+ * "Title › Heading › Subheading" for a chunk, or undefined when there is neither.
+ * A title that repeats the first heading (a Markdown H1) is given once.
+ */
+export function embeddingContext(
+  title: string | undefined,
+  headingPath: readonly string[],
+): string | undefined {
+  const parts = headingPath.map((h) => h.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  const t = title?.replace(/\s+/g, ' ').trim();
+  if (t && parts[0] !== t) parts.unshift(t);
+  if (parts.length === 0) return undefined;
+  const context = parts.join(' › ');
+  return context.length > MAX_CONTEXT_CHARS ? `${context.slice(0, MAX_CONTEXT_CHARS - 1)}…` : context;
+}
+
+/** Groups smaller than this merge into a neighbour (a fifth of `size` unless set). */
+function minSizeOf(opts: ChunkOptions): number {
+  return opts.minSize ?? Math.floor(opts.size / 5);
+}
+
+interface OffsetMap {
+  /** The group's segments joined with SECTION_SEPARATOR: what the splitter cuts. */
+  text: string;
+  /** Offset in `text` → offset in the joined document text. */
+  toDocument(at: number, edge: 'start' | 'end'): number;
+}
+
+function offsetMap(segments: readonly Segment[]): OffsetMap {
+  const starts: number[] = [];
+  let length = 0;
+  for (const [i, seg] of segments.entries()) {
+    if (i > 0) length += SECTION_SEPARATOR.length;
+    starts.push(length);
+    length += seg.text.length;
+  }
+  return {
+    text: segments.map((seg) => seg.text).join(SECTION_SEPARATOR),
+    toDocument(at, edge) {
+      // Last segment starting at or before `at` (for an end, strictly before it).
+      let lo = 0;
+      let hi = segments.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (edge === 'start' ? starts[mid]! <= at : starts[mid]! < at) lo = mid;
+        else hi = mid - 1;
+      }
+      const seg = segments[lo]!;
+      return Math.min(seg.start + (at - starts[lo]!), edge === 'end' ? seg.end : Number.POSITIVE_INFINITY);
+    },
+  };
 }
 
 interface Located {
@@ -197,46 +252,40 @@ async function fitTokens(
   return out;
 }
 
-function metadataFor(
-  spans: Span[],
-  first: number,
-  last: number,
-  charStart: number,
-  charEnd: number,
-): ChunkMetadata {
-  const meta: ChunkMetadata = { charStart, charEnd, headingPath: [...spans[first]!.headingPath] };
+function metadataFor(group: Group, charStart: number, charEnd: number): ChunkMetadata {
+  const meta: ChunkMetadata = { charStart, charEnd, headingPath: [...group.headingPath] };
+  const segs = group.segments;
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  // Binary search for the first span ending after charStart, then walk the overlap.
-  let a = first;
-  let b = last;
+  // Binary search for the first segment ending after charStart, then walk the overlap.
+  let a = 0;
+  let b = segs.length - 1;
   while (a < b) {
     const mid = (a + b) >> 1;
-    if (spans[mid]!.end <= charStart) a = mid + 1;
+    if (segs[mid]!.end <= charStart) a = mid + 1;
     else b = mid;
   }
-  for (let i = a; i <= last && spans[i]!.start < charEnd; i++) {
-    const extra = spans[i]!.metadata;
-    if (extra) meta.extra = { ...meta.extra, ...extra };
-    const page = spans[i]!.page;
-    if (page === undefined) continue;
-    lo = Math.min(lo, page);
-    hi = Math.max(hi, page);
+  for (let i = a; i < segs.length && segs[i]!.start < charEnd; i++) {
+    const seg = segs[i]!;
+    if (seg.metadata) meta.extra = { ...meta.extra, ...seg.metadata };
+    if (seg.page === undefined) continue;
+    lo = Math.min(lo, seg.page);
+    hi = Math.max(hi, seg.page);
   }
   if (lo !== Number.POSITIVE_INFINITY) {
     meta.pageStart = lo;
     meta.pageEnd = hi;
   }
-  Object.assign(meta, rowRange(spans, a, last, charEnd));
+  Object.assign(meta, rowRange(segs, a, charEnd));
   return meta;
 }
 
-/** Row range of the table blocks a chunk overlaps (spans a..last, up to charEnd). */
-function rowRange(spans: Span[], a: number, last: number, charEnd: number): Partial<ChunkMetadata> {
+/** Row range of the table blocks a chunk overlaps (segments from a, up to charEnd). */
+function rowRange(segs: readonly Segment[], a: number, charEnd: number): Partial<ChunkMetadata> {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (let i = a; i <= last && spans[i]!.start < charEnd; i++) {
-    const rows = spans[i]!.rows;
+  for (let i = a; i < segs.length && segs[i]!.start < charEnd; i++) {
+    const rows = segs[i]!.rows;
     if (!rows) continue;
     lo = Math.min(lo, rows.start);
     hi = Math.max(hi, rows.end);
@@ -248,7 +297,8 @@ function validate(opts: ChunkOptions): void {
   const ok =
     Number.isInteger(opts.size) && opts.size > 0 && Number.isInteger(opts.overlap) && opts.overlap >= 0;
   const maxOk = opts.maxTokens === undefined || (Number.isInteger(opts.maxTokens) && opts.maxTokens > 0);
-  if (!ok || !maxOk || opts.overlap >= opts.size) {
+  const minOk = opts.minSize === undefined || (Number.isInteger(opts.minSize) && opts.minSize >= 0);
+  if (!ok || !maxOk || !minOk || opts.overlap >= opts.size) {
     throw new SluiceError(
       'CONFIG_ERROR',
       `chunk size and token limit must be positive integers and overlap an integer in [0, size); got size=${opts.size} overlap=${opts.overlap} maxTokens=${opts.maxTokens ?? '-'}`,

@@ -35,7 +35,12 @@ export async function makeChunks(
   const chunks = await rt.threads.run(
     {
       kind: 'chunk',
-      doc: { sections: extraction.sections, metadata: extraction.metadata },
+      // The title goes in each chunk's embedding context.
+      doc: {
+        sections: extraction.sections,
+        metadata: extraction.metadata,
+        ...(extraction.title ? { title: extraction.title } : {}),
+      },
       options,
       ...(options.tokenizer === undefined ? {} : { tokenizer: options.tokenizer }),
     },

@@ -84,10 +84,12 @@ export function textsToEmbed(
   const todo = new Map<string, { text: string; tokens: number }>();
   for (const c of chunks) {
     if (!missing.has(c.contentHash) || todo.has(c.contentHash)) continue;
+    // What is embedded is the chunk with its title/heading context (the cache key hashes that).
+    const input = c.embedText ?? c.text;
     const fitted =
       counted && c.tokenCount <= cap
-        ? { text: c.text, tokens: c.tokenCount }
-        : (embedder.fitInput?.(c.text) ?? { text: c.text, tokens: embedder.countTokens(c.text) });
+        ? { text: input, tokens: c.tokenCount }
+        : (embedder.fitInput?.(input) ?? { text: input, tokens: embedder.countTokens(input) });
     todo.set(c.contentHash, fitted);
   }
   return todo;

@@ -61,7 +61,8 @@ describe('token-aware chunking', () => {
     });
     expect(chunks.length).toBeGreaterThan(10);
     for (const c of chunks) {
-      expect(c.tokenCount).toBe(cl100k.count(c.text));
+      // What is sent: the text, with its heading context where it has one.
+      expect(c.tokenCount).toBe(cl100k.count(c.embedText ?? c.text));
       expect(c.tokenCount).toBeLessThanOrEqual(120);
       expect(c.text.length).toBeLessThanOrEqual(1000);
     }
@@ -108,7 +109,8 @@ describe('token-aware chunking', () => {
       tokenizer: 'cl100k_base',
       maxTokens: 8191,
     });
-    expect(calls).toBe(chunks.length);
+    // Once per chunk, plus once per section for its heading context.
+    expect(calls).toBe(chunks.length + 40);
     // Overlap makes ~15% of the text counted twice; nothing more.
     expect(charsCounted).toBeLessThan(joined(doc).length * 1.3);
   });
@@ -137,7 +139,7 @@ describe('token-aware chunking', () => {
   it('has tokenizer and limit in the fingerprint, and leaves character-only settings unchanged', () => {
     const chars = chunkFingerprint({ size: 1000, overlap: 150 });
     expect(chars).toBe(
-      `recursive-v1;size=1000;overlap=150;unit=chars;sep=${JSON.stringify(SECTION_SEPARATOR)}`,
+      `recursive-v2;size=1000;overlap=150;min=200;unit=chars;sep=${JSON.stringify(SECTION_SEPARATOR)};context=title+headings`,
     );
     const tok = chunkFingerprint({ size: 1000, overlap: 150, tokenizer: 'cl100k_base', maxTokens: 8191 });
     expect(tok).not.toBe(chars);

@@ -40,7 +40,7 @@ describe('chunkDocument', () => {
     expect(prevEnd).toBe(text.length);
   });
 
-  it('never mixes heading paths and merges small sections under one heading', async () => {
+  it('never mixes heading paths and merges sections under one heading (no small-section merging)', async () => {
     const doc: ExtractedDocument = {
       metadata: {},
       sections: [
@@ -50,7 +50,7 @@ describe('chunkDocument', () => {
         { text: 'Again A', headingPath: ['A'] },
       ],
     };
-    const chunks = await chunkDocument(doc, { size: 1000, overlap: 0 });
+    const chunks = await chunkDocument(doc, { size: 1000, overlap: 0, minSize: 0 });
     expect(chunks.map((c) => [c.text, c.metadata.headingPath])).toEqual([
       ['Intro A\n\nMore A', ['A']],
       ['Text B', ['A', 'B']],
