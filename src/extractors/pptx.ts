@@ -110,8 +110,7 @@ export const pptxExtractor: Extractor = {
       const body = [out.title, ...out.lines].filter(Boolean).join('\n\n');
       if (body) sections.push({ text: body, headingPath: [heading], page });
       const notes = await notesOf(zip, part);
-      if (notes)
-        sections.push({ text: notes, headingPath: [heading, 'Speaker notes'], page });
+      if (notes) sections.push({ text: notes, headingPath: [heading, 'Speaker notes'], page });
       chars += body.length + notes.length;
       if (chars > input.limits.maxTextChars) break;
     }
