@@ -21,6 +21,9 @@ const SUPPORT_FILES = new Set([
   'table-sections.ts',
   'xlsx-cells.ts',
   'odf.ts',
+  'docx-extras.ts',
+  'omml.ts',
+  'zip-write.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
