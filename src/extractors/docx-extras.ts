@@ -2,6 +2,7 @@
 // numbering labels ("2.1", "3.", "a)") computed from numbering.xml and styles.xml,
 // page headers and footers, and equations (OMML), which are rewritten into text
 // runs so mammoth keeps them in place.
+import { ALPHA, roman } from './drawingml.ts';
 import { ommlToText } from './omml.ts';
 import { find, findAll, kids, parseXml, textOf, type XmlElement } from './xml.ts';
 import type { ZipArchive } from './zip-read.ts';
@@ -29,31 +30,12 @@ export function paragraphText(p: XmlElement): string {
 function formatNumber(n: number, fmt: string): string {
   switch (fmt) {
     case 'lowerLetter':
-      return String.fromCharCode(96 + (((n - 1) % 26) + 1));
     case 'upperLetter':
-      return String.fromCharCode(64 + (((n - 1) % 26) + 1));
+      return ALPHA(n, fmt === 'upperLetter');
     case 'lowerRoman':
-    case 'upperRoman': {
-      const r = [
-        [1000, 'm'],
-        [900, 'cm'],
-        [500, 'd'],
-        [400, 'cd'],
-        [100, 'c'],
-        [90, 'xc'],
-        [50, 'l'],
-        [40, 'xl'],
-        [10, 'x'],
-        [9, 'ix'],
-        [5, 'v'],
-        [4, 'iv'],
-        [1, 'i'],
-      ] as const;
-      let s = '';
-      let k = n;
-      for (const [v, t] of r) for (; k >= v; k -= v) s += t;
-      return fmt === 'upperRoman' ? s.toUpperCase() : s;
-    }
+      return roman(n);
+    case 'upperRoman':
+      return roman(n).toUpperCase();
     default:
       return String(n);
   }
