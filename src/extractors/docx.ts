@@ -5,10 +5,12 @@ import type { Cheerio, CheerioAPI } from 'cheerio';
 // Type only (erased): the node type cheerio selections hold, which cheerio does not re-export.
 import type { AnyNode } from 'domhandler';
 import { SluiceError } from '../errors.ts';
+import { headersAndFooters, numberingLabels, withEquationsAsText } from './docx-extras.ts';
 import { encryptedError, isEncryptedOoxml } from './ooxml.ts';
-import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
+import type { ExtractedDocument, ExtractInput, ExtractLimits, Extractor, Section } from './types.ts';
+import { parseXml } from './xml.ts';
 import { inspectZip, type ZipEntry } from './zip-guard.ts';
-import { inflateEntry } from './zip-read.ts';
+import { inflateEntry, openZip } from './zip-read.ts';
 
 const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
@@ -49,7 +51,13 @@ function coreProp(core: string | undefined, tag: string): string | undefined {
 const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
 /** Walks mammoth's HTML into sections; a heading starts a new section with its path. */
-function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string } {
+function walkHtml(
+  $: CheerioAPI,
+  labels: Map<string, string[]>,
+): { sections: Section[]; firstHeading?: string } {
+  // Word's automatic numbers ("2.1", "3.") are not in mammoth's HTML: take them in
+  // document order from the labels computed from numbering.xml.
+  const labelFor = (text: string): string | undefined => labels.get(text)?.shift();
   const sections: Section[] = [];
   const path: string[] = [];
   let paras: string[] = [];
@@ -69,11 +77,12 @@ function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string }
     el
       .children('li')
       .toArray()
-      .flatMap((li) => {
+      .flatMap((li, i) => {
         const item = $(li);
         const nested = item.children('ul, ol');
         const own = text(item.clone().children('ul, ol').remove().end());
-        const lines = own ? [`${'  '.repeat(depth)}- ${own}`] : [];
+        const label = own && (labelFor(own) ?? (el.is('ol') ? `${i + 1}.` : '-'));
+        const lines = own ? [`${'  '.repeat(depth)}${label} ${own}`] : [];
         return [...lines, ...nested.toArray().flatMap((n) => list($(n), depth + 1))];
       });
   // Merged cells are repeated into every row/column they span, so each row reads on its own.
@@ -92,7 +101,13 @@ function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string }
         }
         const c = cells.shift();
         if (!c) continue;
-        const cellText = text($(c));
+        // Paragraphs inside a cell stay apart (" / "), not run together.
+        const parts = $(c)
+          .children('p, ul, ol, h1, h2, h3, h4, h5, h6')
+          .toArray()
+          .map((k) => text($(k)))
+          .filter(Boolean);
+        const cellText = parts.length > 1 ? parts.join(' / ') : text($(c));
         const span = Math.min(Number($(c).attr('colspan') ?? 1) || 1, 64);
         const down = Math.min(Number($(c).attr('rowspan') ?? 1) || 1, 1000);
         for (let k = 0; k < span; k++) {
@@ -110,7 +125,9 @@ function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string }
     const tag = node.type === 'tag' ? node.tagName.toLowerCase() : '';
     const h = /^h([1-6])$/.exec(tag);
     if (h) {
-      const title = text(el);
+      const heading = text(el);
+      const number = heading ? labelFor(heading) : undefined;
+      const title = number ? `${number} ${heading}` : heading;
       if (!title) continue;
       flush();
       path.splice(Number(h[1]) - 1);
@@ -141,11 +158,26 @@ function walkHtml($: CheerioAPI): { sections: Section[]; firstHeading?: string }
   return { sections, ...(firstHeading ? { firstHeading } : {}) };
 }
 
+/** Numbering labels, headers/footers and an equation-preserving copy of the package (see docx-extras.ts). */
+async function readExtras(bytes: Uint8Array, limits: ExtractLimits) {
+  const zip = openZip(bytes, limits, 'DOCX');
+  const name = 'word/document.xml';
+  const xml = zip.has(name) ? zip.readXml(name) : '';
+  const document = await parseXml(xml, `DOCX part ${name}`);
+  const { headers, footers } = await headersAndFooters(zip);
+  return {
+    labels: await numberingLabels(zip, document),
+    headers,
+    footers,
+    rewritten: await withEquationsAsText(zip, xml),
+  };
+}
+
 /** A DOCX extractor: mammoth (external file access off) behind the zip guard. */
 export function createDocxExtractor(): Extractor {
   return {
     name: 'docx',
-    version: 1,
+    version: 2,
     mimeTypes: [DOCX_MIME],
     async extract({ bytes, limits, signal }: ExtractInput): Promise<ExtractedDocument> {
       if (bytes.byteLength > limits.maxBytes) {
@@ -159,12 +191,13 @@ export function createDocxExtractor(): Extractor {
         throw new SluiceError('CORRUPT_FILE', 'ZIP has no [Content_Types].xml: not an Office document');
       }
       const core = checkXmlParts(bytes, entries);
+      const extras = await readExtras(bytes, limits);
       signal?.throwIfAborted();
       const mammoth = (await import('mammoth')).default;
       let html: string;
       try {
         const result = await mammoth.convertToHtml(
-          { buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
+          { buffer: extras.rewritten ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
           {
             externalFileAccess: false, // CVE-2025-11849: never follow linked files
             ignoreEmptyParagraphs: true,
@@ -180,7 +213,13 @@ export function createDocxExtractor(): Extractor {
       }
       signal?.throwIfAborted();
       const { load } = await import('cheerio');
-      const { sections, firstHeading } = walkHtml(load(`<body>${html}</body>`));
+      const walked = walkHtml(load(`<body>${html}</body>`), extras.labels);
+      const firstHeading = walked.firstHeading;
+      const sections = [
+        ...extras.headers.map((text): Section => ({ text, headingPath: ['Page header'] })),
+        ...walked.sections,
+        ...extras.footers.map((text): Section => ({ text, headingPath: ['Page footer'] })),
+      ];
       const chars = sections.reduce((n, s) => n + s.text.length, 0);
       if (chars > limits.maxTextChars)
         throw new SluiceError('TOO_LARGE', `DOCX text exceeds ${limits.maxTextChars} characters`);

@@ -17,7 +17,8 @@ function paragraphText(p: XmlElement): string {
 }
 const runText = (t: XmlElement): string => t.children.filter((x) => typeof x === 'string').join('');
 
-const ALPHA = (n: number, upper: boolean): string => {
+/** Item `n` as letters: 1 → a, 27 → aa. */
+export const ALPHA = (n: number, upper: boolean): string => {
   let s = '';
   for (let k = n; k > 0; k = Math.floor((k - 1) / 26)) s = String.fromCharCode(((k - 1) % 26) + 97) + s;
   return upper ? s.toUpperCase() : s;
@@ -37,7 +38,8 @@ const ROMAN: Array<[number, string]> = [
   [4, 'iv'],
   [1, 'i'],
 ];
-function roman(n: number): string {
+/** Item `n` as a lower-case Roman numeral. */
+export function roman(n: number): string {
   let s = '';
   let k = n;
   for (const [v, r] of ROMAN) for (; k >= v; k -= v) s += r;

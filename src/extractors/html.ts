@@ -35,7 +35,7 @@ const CONTENT_ROOTS = new Set(['article', 'main']);
 /** HTML extractor; metadata records the charset and the document language. */
 export const htmlExtractor: Extractor = {
   name: 'html',
-  version: 1,
+  version: 2,
   mimeTypes: ['text/html'],
   async extract(input) {
     const { text, charset } = readTextInput(input, declaredCharset(input.bytes));
@@ -69,7 +69,26 @@ function walk(root: DomNode, signal: AbortSignal | undefined, maxChars: number):
   let pre = 0;
   let cell = 0;
   let content = 0;
-  const cellsInRow: number[] = [];
+  let captioned = 0;
+  const tables: TableState[] = [];
+  const table = (): TableState => {
+    if (!tables.length) tables.push(newTable(false));
+    return tables[tables.length - 1]!;
+  };
+  /** Append a cell's text to the current row line, after a separator unless it is the first. */
+  const appendCell = (t: TableState, text: string) => {
+    line = t.col > 0 ? `${line.trimEnd()} | ${text}` : line + text;
+    t.col++;
+  };
+  /** Cells spanned down from rows above that sit at the current column. */
+  const emitCarried = (t: TableState, all: boolean) => {
+    while (t.col < t.carry.length && (t.carry[t.col] || all)) {
+      const held = t.carry[t.col];
+      t.carry[t.col] = held && held.rows > 1 ? { text: held.text, rows: held.rows - 1 } : undefined;
+      if (held) appendCell(t, held.text);
+      else t.col++;
+    }
+  };
 
   const flushLine = () => {
     const text = pre > 0 ? line.replace(/\s+$/, '') : line.replace(/\s+/g, ' ').trim();
@@ -121,20 +140,30 @@ function walk(root: DomNode, signal: AbortSignal | undefined, maxChars: number):
       if (skip(node, name, content > 0)) continue;
       stack.push({ node, exit: true });
       for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i]!, exit: false });
+      const inLayout = tables.length > 0 && table().layout;
       if (/^h[1-6]$/.test(name) && !heading && cell === 0) {
         flushLine();
         heading = { level: Number(name[1]), text: '' };
-      } else if (name === 'tr') {
+      } else if (name === 'table') {
         flushLine();
-        cellsInRow.push(0);
-      } else if (name === 'td' || name === 'th') {
-        const n = cellsInRow.length > 0 ? cellsInRow[cellsInRow.length - 1]! : 0;
-        if (n > 0) line = `${line.trimEnd()} | `;
-        if (cellsInRow.length > 0) cellsInRow[cellsInRow.length - 1] = n + 1;
+        tables.push(newTable(isLayoutTable(node)));
+      } else if (name === 'tr' && !inLayout) {
+        flushLine();
+        table().col = 0;
+      } else if ((name === 'td' || name === 'th') && !inLayout) {
+        const t = table();
+        emitCarried(t, false);
+        if (t.col > 0) line = `${line.trimEnd()} | `;
+        t.cellStart = line.length;
+        t.spans.push(spansOf(node));
         cell++;
-      } else if (BLOCK.has(name)) blockBreak();
+      } else if (name === 'img' && node.attribs?.alt?.trim() && captioned === 0) {
+        // Alt text stands in for the image; inside a captioned figure the caption does.
+        line += ` ${node.attribs.alt.trim()} `;
+      } else if (BLOCK.has(name) || name === 'td' || name === 'th') blockBreak();
       if (name === 'li' && cell === 0) line += '- ';
       if (name === 'pre') pre++;
+      if (name === 'figure' && hasCaption(node)) captioned++;
       if (CONTENT_ROOTS.has(name)) content++;
       continue;
     }
@@ -150,18 +179,69 @@ function walk(root: DomNode, signal: AbortSignal | undefined, maxChars: number):
         if (level === 1) out.firstH1 ??= text;
         lines.push(text);
       }
-    } else if (name === 'tr') {
+    } else if (name === 'table') {
       flushLine();
-      cellsInRow.pop();
-    } else if (name === 'td' || name === 'th') {
+      tables.pop();
+    } else if (name === 'tr' && !table().layout) {
+      emitCarried(table(), true);
+      flushLine();
+    } else if ((name === 'td' || name === 'th') && !table().layout) {
+      // A cell spanning columns is repeated in each; one spanning rows is carried down.
+      const t = table();
+      const { cols, rows } = t.spans.pop() ?? { cols: 1, rows: 1 };
+      const text = line.slice(t.cellStart).replace(/\s+/g, ' ').trim();
+      const at = t.col;
+      t.col++;
+      for (let k = 1; k < cols; k++) appendCell(t, text);
+      if (rows > 1) for (let k = 0; k < cols; k++) t.carry[at + k] = { text, rows: rows - 1 };
       cell--;
-    } else if (BLOCK.has(name)) blockBreak();
+    } else if (BLOCK.has(name) || name === 'td' || name === 'th') blockBreak();
     if (name === 'pre') pre--;
+    if (name === 'figure' && hasCaption(node)) captioned--;
     if (CONTENT_ROOTS.has(name)) content--;
   }
   flushSection();
   return out;
 }
+
+interface TableState {
+  /** A layout table: cells are blocks (headings allowed), not " | " columns. */
+  layout: boolean;
+  /** Columns placed in the current row. */
+  col: number;
+  /** Per column, a cell spanning down from a row above and the rows it still covers. */
+  carry: Array<{ text: string; rows: number } | undefined>;
+  /** Where the open cell's text starts in the current line, and its spans. */
+  cellStart: number;
+  spans: Array<{ cols: number; rows: number }>;
+}
+
+const newTable = (layout: boolean): TableState => ({ layout, col: 0, carry: [], cellStart: 0, spans: [] });
+
+function spansOf(node: DomNode): { cols: number; rows: number } {
+  const n = (v: string | undefined, max: number) =>
+    Math.min(Math.max(Number.parseInt(v ?? '1', 10) || 1, 1), max);
+  return { cols: n(node.attribs?.colspan, 64), rows: n(node.attribs?.rowspan, 1000) };
+}
+
+/**
+ * A table used for page layout, not data: marked role="presentation"/"none", or
+ * holding headings in its own cells (bounded look, nested tables not entered).
+ */
+function isLayoutTable(node: DomNode): boolean {
+  const role = node.attribs?.role?.toLowerCase();
+  if (role === 'presentation' || role === 'none') return true;
+  const stack = [...(node.children ?? [])];
+  for (let seen = 0; stack.length > 0 && seen < 20_000; seen++) {
+    const n = stack.pop()!;
+    const name = n.name?.toLowerCase();
+    if (name && /^h[1-6]$/.test(name)) return true;
+    if (name !== 'table') for (const k of n.children ?? []) stack.push(k);
+  }
+  return false;
+}
+
+const hasCaption = (figure: DomNode): boolean => (figure.children ?? []).some((k) => k.name === 'figcaption');
 
 /** Boilerplate, hidden elements, and page headers outside the main content. */
 function skip(node: DomNode, name: string, inContent: boolean): boolean {

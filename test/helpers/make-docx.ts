@@ -49,6 +49,8 @@ export interface RawEntry {
   name: string;
   data: Uint8Array;
   declaredSize?: number;
+  /** Store the data uncompressed (method 0): highly repetitive hostile parts then pass the ratio check. */
+  stored?: boolean;
 }
 
 /** A minimal deflate ZIP (no ZIP64), enough for mammoth and for hostile variants. */
@@ -58,13 +60,14 @@ export function writeZip(entries: readonly RawEntry[]): Uint8Array {
   let offset = 0;
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
-    const packed = deflateRawSync(e.data);
+    const packed = e.stored ? Buffer.from(e.data) : deflateRawSync(e.data);
+    const method = e.stored ? 0 : 8;
     const size = e.declaredSize ?? e.data.length;
     const crc = crc32(e.data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(packed.length, 18);
     local.writeUInt32LE(size, 22);
@@ -73,7 +76,7 @@ export function writeZip(entries: readonly RawEntry[]): Uint8Array {
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(packed.length, 20);
     central.writeUInt32LE(size, 24);

@@ -8,13 +8,15 @@ const P =
   'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"';
 const REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
 
-const zip = (parts: Record<string, string | Uint8Array>, extra: RawEntry[] = []): Uint8Array =>
+/** A ZIP of `parts` (deflated); parts named in `stored` replace them uncompressed. */
+const zip = (parts: Record<string, string | Uint8Array>, stored: Record<string, string> = {}): Uint8Array =>
   writeZip([
-    ...Object.entries(parts).map(([name, body]) => ({
-      name,
-      data: typeof body === 'string' ? Buffer.from(body) : body,
-    })),
-    ...extra,
+    ...Object.entries(parts)
+      .filter(([name]) => !(name in stored))
+      .map(([name, body]) => ({ name, data: typeof body === 'string' ? Buffer.from(body) : body })),
+    ...Object.entries(stored).map(
+      ([name, body]): RawEntry => ({ name, data: Buffer.from(body), stored: true }),
+    ),
   ]);
 
 const rels = (targets: Array<[string, string, string]>): string =>
@@ -52,7 +54,11 @@ const tableFrame = (rows: string[][]): string =>
     .join('')}</a:tbl></a:graphicData></a:graphic></p:graphicFrame>`;
 
 /** A PPTX with the given slides (titles, bullet bodies, notes, tables, hidden flags). */
-export function makePptx(slides: SlideSpec[], extra: Record<string, string> = {}): Uint8Array {
+export function makePptx(
+  slides: SlideSpec[],
+  extra: Record<string, string | Uint8Array> = {},
+  stored: Record<string, string> = {},
+): Uint8Array {
   const parts: Record<string, string> = {
     '[Content_Types].xml': `${XML}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/ppt/presentation.xml" ContentType="application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"/></Types>`,
     '_rels/.rels': rels([['rId1', 'officeDocument', 'ppt/presentation.xml']]),
@@ -77,7 +83,7 @@ export function makePptx(slides: SlideSpec[], extra: Record<string, string> = {}
         `${XML}<p:notes ${P}><p:cSld><p:spTree>${shape('sldImg', '', 0)}${shape('body', para(s.notes), 100)}${shape('sldNum', para(String(i + 1)), 200)}</p:spTree></p:cSld></p:notes>`;
     }
   });
-  return zip({ ...parts, ...extra });
+  return zip({ ...parts, ...extra }, stored);
 }
 
 const S =
@@ -96,7 +102,11 @@ const col = (i: number): string =>
   (i >= 26 ? col(Math.floor(i / 26) - 1) : '') + String.fromCharCode(65 + (i % 26));
 
 /** An XLSX with shared strings, numbers, cached formula values and merged ranges. */
-export function makeXlsx(sheets: SheetSpec[], extra: Record<string, string | Uint8Array> = {}): Uint8Array {
+export function makeXlsx(
+  sheets: SheetSpec[],
+  extra: Record<string, string | Uint8Array> = {},
+  stored: Record<string, string> = {},
+): Uint8Array {
   const strings: string[] = [];
   const sid = (s: string): number => {
     const at = strings.indexOf(s);
@@ -138,7 +148,7 @@ export function makeXlsx(sheets: SheetSpec[], extra: Record<string, string | Uin
   });
   parts['xl/sharedStrings.xml'] =
     `${XML}<sst ${S} count="${strings.length}">${strings.map((s) => `<si><t>${s}</t></si>`).join('')}</sst>`;
-  return zip({ ...parts, ...extra });
+  return zip({ ...parts, ...extra }, stored);
 }
 
 const ODF_NS =
@@ -158,9 +168,10 @@ export function makeOdf(mime: string, body: string, title = 'Test document', pro
 export function makeEpub(
   chapters: Array<{ title: string; body: string }>,
   meta = { title: 'A Book', author: 'Ann Writer', language: 'en' },
+  doctype = '<!DOCTYPE html>',
 ): Uint8Array {
   const xhtml = (title: string, body: string): string =>
-    `${XML}<!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head><title>${title}</title></head><body>${body}</body></html>`;
+    `${XML}${doctype}<html xmlns="http://www.w3.org/1999/xhtml"><head><title>${title}</title></head><body>${body}</body></html>`;
   const parts: Record<string, string> = {
     mimetype: 'application/epub+zip',
     'META-INF/container.xml': `${XML}<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>`,

@@ -107,3 +107,37 @@ describe('html structure', () => {
     });
   });
 });
+
+describe('html extractor: layout tables, spans and images', () => {
+  it('finds headings inside a layout table and reads its cells as blocks', async () => {
+    const doc = await html(
+      '<html><body><table><tr><td><h1>Annual report</h1><p>Sales grew.</p></td><td><h2>Outlook</h2><p>Calm seas ahead.</p></td></tr></table></body></html>',
+    );
+    expect(doc.sections).toEqual([
+      { text: 'Annual report\nSales grew.', headingPath: ['Annual report'] },
+      { text: 'Outlook\nCalm seas ahead.', headingPath: ['Annual report', 'Outlook'] },
+    ]);
+  });
+
+  it('keeps a data table nested in a layout table as rows', async () => {
+    const doc = await html(
+      '<table role="presentation"><tr><td><h2>Prices</h2><table><tr><th>Item</th><th>Cost</th></tr><tr><td>Tea</td><td>2</td></tr></table></td></tr></table>',
+    );
+    expect(doc.sections).toEqual([{ text: 'Prices\nItem | Cost\nTea | 2', headingPath: ['Prices'] }]);
+  });
+
+  it('repeats rowspan and colspan cells on every row and column they cover', async () => {
+    const doc = await html(
+      '<table><tr><th rowspan="2">Region</th><th colspan="2">Sales</th></tr><tr><th>Q1</th><th>Q2</th></tr>' +
+        '<tr><td rowspan="2">North</td><td>5</td><td>6</td></tr><tr><td>7</td><td>8</td></tr></table>',
+    );
+    expect(all(doc)).toBe('Region | Sales | Sales\nRegion | Q1 | Q2\nNorth | 5 | 6\nNorth | 7 | 8');
+  });
+
+  it('keeps image alt text, except where a figure caption describes the image', async () => {
+    const doc = await html(
+      '<p>Before <img src="a.png" alt="A heron standing in reeds"> after.</p><figure><img src="b.png" alt="duplicate"><figcaption>Figure 2: otters</figcaption></figure>',
+    );
+    expect(all(doc)).toBe('Before A heron standing in reeds after.\nFigure 2: otters');
+  });
+});

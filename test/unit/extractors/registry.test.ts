@@ -23,6 +23,9 @@ const SUPPORT_FILES = new Set([
   'odf.ts',
   'ebcdic.ts',
   'mail-attachments.ts',
+  'docx-extras.ts',
+  'omml.ts',
+  'zip-write.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));

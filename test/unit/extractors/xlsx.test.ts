@@ -1,7 +1,6 @@
 // XLSX extractor: sheets as heading paths, header repeated per block, row ranges,
 // merged cells, cached formula values, dates; encrypted, bombs and huge sheets.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../../src/extractors/types.ts';
 import { xlsxExtractor } from '../../../src/extractors/xlsx.ts';
 import { serialToIso } from '../../../src/extractors/xlsx-cells.ts';
 import { makeXlsx } from '../../helpers/make-office.ts';
@@ -134,14 +133,22 @@ describe('xlsx extractor: hostile workbooks', () => {
   });
 
   it('fails a sheet of millions of cells with TOO_LARGE, not out of memory', async () => {
-    // 2.1 million cells written compactly (no r attributes), ~20 MB of XML, deflated well under the ratio limit.
+    // 2.1 million cells written compactly (no r attributes), ~30 MB of XML stored uncompressed.
     const row = `<row>${'<c><v>1</v></c>'.repeat(1000)}</row>`;
     const sheet = `<?xml version="1.0"?><worksheet><sheetData>${row.repeat(2100)}</sheetData></worksheet>`;
-    const book = makeXlsx([{ name: 'Huge', rows: [['x']] }], { 'xl/worksheets/sheet1.xml': sheet });
-    const limits = { ...DEFAULT_LIMITS, maxCompressionRatio: 100_000 };
-    await expect(run(xlsxExtractor, book, limits)).rejects.toMatchObject({
+    const book = makeXlsx([{ name: 'Huge', rows: [['x']] }], {}, { 'xl/worksheets/sheet1.xml': sheet });
+    await expect(run(xlsxExtractor, book)).rejects.toMatchObject({
       code: 'TOO_LARGE',
       message: expect.stringContaining('cells'),
+    });
+  }, 30_000);
+
+  it('fails a shared-string table of millions of entries with TOO_LARGE', async () => {
+    const sst = `<?xml version="1.0"?><sst>${'<si><t>s</t></si>'.repeat(2_100_000)}</sst>`;
+    const book = makeXlsx([{ name: 'S', rows: [['a']] }], {}, { 'xl/sharedStrings.xml': sst });
+    await expect(run(xlsxExtractor, book)).rejects.toMatchObject({
+      code: 'TOO_LARGE',
+      message: expect.stringContaining('shared strings'),
     });
   }, 30_000);
 
