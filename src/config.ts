@@ -47,6 +47,10 @@ export const ENV_KEYS = {
   SLUICE_ACCEPT_LOW_QUALITY: 'acceptLowQuality',
   SLUICE_MAX_ATTACHMENTS: 'maxAttachments',
   SLUICE_MAX_ATTACHMENT_DEPTH: 'maxAttachmentDepth',
+  SLUICE_OCR: 'ocr',
+  SLUICE_OCR_LANGS: 'ocrLangs',
+  SLUICE_OCR_PAGE_TIMEOUT_MS: 'ocrPageTimeoutMs',
+  SLUICE_OCR_MAX_PAGES: 'ocrMaxPages',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -101,6 +105,15 @@ export const configSchema = z.object({
   maxAttachments: int(0, 1000).default(100),
   /** How deep attachments of attachments (a forwarded .eml inside an .eml...) are followed. */
   maxAttachmentDepth: int(0, 20).default(3),
+  /** OCR for PDF pages without a text layer: off, or auto (only those pages). */
+  ocr: z.enum(['off', 'auto']).default('off'),
+  /** Tesseract languages joined by '+', each an installed @tesseract.js-data/<code> package. */
+  ocrLangs: z
+    .string()
+    .regex(/^[a-z_]{2,16}(\+[a-z_]{2,16})*$/, 'expected tesseract codes joined by "+", e.g. eng or eng+deu')
+    .default('eng'),
+  ocrPageTimeoutMs: int(1000).default(60_000),
+  ocrMaxPages: int(1, 10_000).default(50),
 });
 
 export type Config = z.infer<typeof configSchema>;

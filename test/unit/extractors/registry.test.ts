@@ -16,6 +16,7 @@ const SUPPORT_FILES = new Set([
   'pdf-layout.ts',
   'ebcdic.ts',
   'mail-attachments.ts',
+  'pdf-ocr.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
