@@ -62,6 +62,10 @@ export const ENV_KEYS = {
   SLUICE_DELETE_GUARD: 'deleteGuard',
   SLUICE_DELETE_GRACE_MS: 'deleteGraceMs',
   SLUICE_INBOX: 'inbox',
+  SLUICE_OCR: 'ocr',
+  SLUICE_OCR_LANGS: 'ocrLangs',
+  SLUICE_OCR_PAGE_TIMEOUT_MS: 'ocrPageTimeoutMs',
+  SLUICE_OCR_MAX_PAGES: 'ocrMaxPages',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -145,6 +149,15 @@ export const configSchema = z.object({
   deleteGraceMs: int(0).default(0),
   /** Where uploads are stored: a folder, or s3://bucket/prefix (default ./sluice-inbox). */
   inbox: z.string().min(1).default('sluice-inbox'),
+  /** OCR for PDF pages without a text layer: off, or auto (only those pages). */
+  ocr: z.enum(['off', 'auto']).default('off'),
+  /** Tesseract languages joined by '+', each an installed @tesseract.js-data/<code> package. */
+  ocrLangs: z
+    .string()
+    .regex(/^[a-z_]{2,16}(\+[a-z_]{2,16})*$/, 'expected tesseract codes joined by "+", e.g. eng or eng+deu')
+    .default('eng'),
+  ocrPageTimeoutMs: int(1000).default(60_000),
+  ocrMaxPages: int(1, 10_000).default(50),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -8,8 +8,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import { normalisePdfText, type PageLine, type PositionedItem, readingOrder } from './pdf-layout.ts';
+import { type OcrOptions, type OcrPage, ocrPage } from './pdf-ocr.ts';
 import { outlineSections, type PdfOutlineSource, readOutline } from './pdf-outline.ts';
-import type { ExtractedDocument, ExtractInput, Extractor } from './types.ts';
+import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
 
 /** Options for {@link createPdfExtractor}. */
 export interface PdfExtractorOptions {
@@ -33,7 +34,7 @@ interface PdfPage {
 }
 interface PdfDoc extends PdfOutlineSource {
   numPages: number;
-  getPage(n: number): Promise<PdfPage>;
+  getPage(n: number): Promise<PdfPage & OcrPage>;
   getMetadata(): Promise<{ info: unknown }>;
 }
 type PdfParser = { destroy(): Promise<void> };
@@ -219,10 +220,15 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
         // Bookmarks give heading paths; a PDF without them gets one section per page.
         const outline = await readOutline(doc, transforms).catch(() => []);
         const sections = outlineSections(cleaned, outline);
+        const ocr = limits.ocr
+          ? await ocrMissingPages(doc, sections, pageCount, failedPages, limits.ocr, signal)
+          : undefined;
         if (sections.length === 0) {
           throw new SluiceError(
             'NO_TEXT',
-            'PDF has no text layer (scanned or image-only); run OCR (e.g. ocrmypdf) and ingest the result',
+            ocr
+              ? `PDF has no text layer and OCR found no text in it (pages OCR'd: ${pageCount - ocr.ocrSkippedPages.length}, over the time budget: ${ocr.ocrFailedPages.length})`
+              : 'PDF has no text layer (scanned or image-only); set SLUICE_OCR=auto to OCR it, or run ocrmypdf and ingest the result',
           );
         }
         const title = infoString(info, 'Title') ?? headingLike(cleaned);
@@ -232,6 +238,7 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
           creationDate: pdfDate(info['CreationDate']) ?? null,
           pageCount,
           failedPages,
+          ...ocr,
         };
         return { ...(title ? { title } : {}), metadata, sections };
       } finally {
@@ -239,6 +246,44 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
       }
     },
   };
+}
+
+/**
+ * OCR the pages that gave no text (up to opts.maxPages), inserting their sections in
+ * page order, marked `ocr: true`. Returns what was done, for the document metadata.
+ */
+async function ocrMissingPages(
+  doc: PdfDoc,
+  sections: Section[],
+  pageCount: number,
+  failedPages: number[],
+  opts: OcrOptions,
+  signal: AbortSignal | undefined,
+): Promise<{ ocrPages: number[]; ocrFailedPages: number[]; ocrSkippedPages: number[] }> {
+  const withText = new Set(sections.map((s) => s.page));
+  const todo = Array.from({ length: pageCount }, (_, i) => i + 1).filter(
+    (n) => !withText.has(n) && !failedPages.includes(n),
+  );
+  const done = {
+    ocrPages: [] as number[],
+    ocrFailedPages: [] as number[],
+    ocrSkippedPages: todo.slice(opts.maxPages),
+  };
+  for (const n of todo.slice(0, opts.maxPages)) {
+    signal?.throwIfAborted();
+    try {
+      const result = await ocrPage(await doc.getPage(n), opts);
+      const text = result ? normalisePdfText(result.text).trim() : '';
+      if (!text) continue;
+      sections.push({ text, page: n, metadata: { ocr: true } });
+      done.ocrPages.push(n);
+    } catch (err) {
+      if ((err as SluiceError).code === 'CONFIG_ERROR') throw err;
+      done.ocrFailedPages.push(n); // over the page budget or an undecodable image: the other pages still count
+    }
+  }
+  sections.sort((a, b) => (a.page ?? 0) - (b.page ?? 0));
+  return done;
 }
 
 /** The default PDF extractor registered in index.ts. */

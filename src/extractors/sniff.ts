@@ -153,11 +153,12 @@ const MAIL_HEADERS =
 export function looksLikeEmail(text: string): boolean {
   // An mbox export starts with a "From sender date" envelope line before the headers.
   const head = text.slice(0, 32 * 1024).replace(/^From [^\r\n]*\r?\n/, '');
+  // Without a blank line in the window (huge headers), judge the complete lines in it.
   const end = head.search(/\r?\n\r?\n/);
-  if (end < 0) return false;
+  const block = end >= 0 ? head.slice(0, end) : head.slice(0, Math.max(0, head.lastIndexOf('\n')));
   let known = 0;
   const essential = new Set<string>();
-  for (const line of head.slice(0, end).split(/\r?\n/)) {
+  for (const line of block.split(/\r?\n/)) {
     if (/^[ \t]/.test(line)) continue; // folded continuation
     const m = /^([!-9;-~]+):/.exec(line);
     if (!m) return false;

@@ -1,6 +1,7 @@
 // The extractor contract: bytes plus a sniffed content type in, text with
 // structure out. Extractors never open paths, so folder and bucket sources share
 // them, and they know nothing of queues or databases.
+import type { OcrOptions } from './pdf-ocr.ts';
 
 /** Limits applied to every parse of untrusted bytes. */
 export interface ExtractLimits {
@@ -14,6 +15,8 @@ export interface ExtractLimits {
   maxCompressionRatio: number;
   /** Largest number of characters of text an extractor may return. */
   maxTextChars: number;
+  /** OCR for PDF pages without a text layer (SLUICE_OCR=auto); absent = off. */
+  ocr?: OcrOptions;
 }
 
 export const DEFAULT_LIMITS: ExtractLimits = {

@@ -10,6 +10,7 @@ import { createPool, type Pool } from '../db/pool.ts';
 import type { Embedder } from '../embedders/types.ts';
 import { SluiceError } from '../errors.ts';
 import { EXTRACTORS } from '../extractors/index.ts';
+import { checkOcrInstalled } from '../extractors/pdf-ocr.ts';
 import type { ExtractLimits } from '../extractors/types.ts';
 import { bumpCounters } from '../loaders/checkpoints.ts';
 import { type GenerationInfo, getGeneration } from '../loaders/generations.ts';
@@ -68,6 +69,16 @@ export interface RuntimeOptions {
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const ocr =
+    config.ocr === 'auto'
+      ? {
+          langs: config.ocrLangs.split('+'),
+          pageTimeoutMs: config.ocrPageTimeoutMs,
+          maxPages: config.ocrMaxPages,
+        }
+      : undefined;
+  // A worker with OCR on but its packages missing fails at start, not once per scanned document.
+  if (ocr && (opts.kind ?? 'worker') === 'worker') checkOcrInstalled(ocr.langs);
   const log = opts.log ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
   const redis = await connectRedis(config.redisUrl, opts.kind ?? 'worker');
   const pool = createPool(config.databaseUrl, { max: 10 });
@@ -84,7 +95,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     maxCompressionRatio: 200,
     maxTextChars: 50_000_000,
   };
-  const extract = `x1;${EXTRACTORS.map((e) => `${e.name}@${e.version}`).join(',')};pages=${limits.maxPages}`;
+  if (ocr) limits.ocr = ocr;
+  // OCR changes what extraction returns, so it is part of the checkpoint key.
+  const ocrKey = limits.ocr ? `;ocr=${config.ocrLangs}:${config.ocrMaxPages}` : '';
+  const extract = `x1;${EXTRACTORS.map((e) => `${e.name}@${e.version}`).join(',')};pages=${limits.maxPages}${ocrKey}`;
   const base = await createPipeline(config, redis, extract, opts.embedder);
   const all: Pipeline[] = [base];
   const bySettings = new Map<string, Promise<Pipeline>>();

@@ -38,6 +38,8 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   signal?: AbortSignal;
+  /** This task's time limit, when it differs from the pool's (an OCR'd PDF). */
+  timeoutMs?: number;
 }
 
 interface Slot {
@@ -51,7 +53,7 @@ const here = fileURLToPath(import.meta.url);
 const TASK_FILE = new URL(`./thread-task${extname(here)}`, import.meta.url);
 
 export interface ThreadPool {
-  run<T extends ThreadTask>(task: T, signal?: AbortSignal): Promise<TaskResult<T>>;
+  run<T extends ThreadTask>(task: T, signal?: AbortSignal, timeoutMs?: number): Promise<TaskResult<T>>;
   close(): Promise<void>;
 }
 
@@ -139,9 +141,10 @@ export function createThreadPool(opts: ThreadPoolOptions): ThreadPool {
       pending.reject(err);
       pump();
     };
+    const limit = pending.timeoutMs ?? opts.timeoutMs;
     const timer = setTimeout(
-      () => kill(new SluiceError('TIMEOUT', `${pending.task.kind} took longer than ${opts.timeoutMs} ms`)),
-      opts.timeoutMs,
+      () => kill(new SluiceError('TIMEOUT', `${pending.task.kind} took longer than ${limit} ms`)),
+      limit,
     );
     const onAbort = () =>
       kill(new SluiceError('TIMEOUT', `${pending.task.kind} was cancelled`, { retryable: true }));
@@ -157,10 +160,16 @@ export function createThreadPool(opts: ThreadPoolOptions): ThreadPool {
   }
 
   return {
-    run(task, signal) {
+    run(task, signal, timeoutMs) {
       if (closed) return Promise.reject(new SluiceError('INTERNAL', 'thread pool is closed'));
       return new Promise((resolve, reject) => {
-        queue.push({ task, resolve: resolve as (v: unknown) => void, reject, ...(signal ? { signal } : {}) });
+        queue.push({
+          task,
+          resolve: resolve as (v: unknown) => void,
+          reject,
+          ...(signal ? { signal } : {}),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        });
         pump();
       });
     },

@@ -579,3 +579,124 @@ describe('extraction limits through the pipeline', () => {
     }
   });
 });
+
+describe('hostile mail through the pipeline', () => {
+  it('recursive attachments, attachment bombs, huge headers and deep MIME nesting fail alone or stop at their limits', async () => {
+    const { message } = await import('../helpers/make-eml.ts');
+    const { waitIdle } = await import('../helpers/pipeline.ts');
+    const mail = scratchDir('hostile-mail');
+    const put = (name: string, data: Uint8Array | string) => writeFileSync(join(mail.dir, name), data);
+    const text = (name: string, body: string) => ({
+      name,
+      type: 'text/plain',
+      data: new TextEncoder().encode(body),
+    });
+    // 30 messages each forwarding the next: only SLUICE_MAX_ATTACHMENT_DEPTH levels are followed.
+    let nested = message('level 30', 'the bottom', [text('bottom.txt', 'the very bottom')]);
+    for (let i = 29; i >= 1; i--) {
+      nested = message(`level ${i}`, `level ${i} body`, [
+        { name: 'fwd.eml', type: 'message/rfc822', data: nested },
+      ]);
+    }
+    put('recursive.eml', nested);
+    // 5,000 undecodable attachments: listed up to the cap, none indexed.
+    const blobs = Array.from({ length: 5_000 }, (_, i) => ({
+      name: `blob-${i}.bin`,
+      type: 'application/octet-stream',
+      data: new Uint8Array(16).map((_, j) => ((i + j) % 8) + 1),
+    }));
+    put('bomb.eml', message('bomb', 'many parts', blobs));
+    // 50 readable attachments: only SLUICE_MAX_ATTACHMENTS become documents.
+    put(
+      'many.eml',
+      message(
+        'many',
+        'many notes',
+        Array.from({ length: 50 }, (_, i) => text(`n${i}.txt`, `note ${i} about terns`)),
+      ),
+    );
+    // A zip bomb attached as .docx: the attachment fails TOO_LARGE, the message is indexed.
+    const zeros: RawEntry = { name: 'word/media/zeros.bin', data: new Uint8Array(30 * 1024 * 1024) };
+    const docxBomb = writeZip([
+      {
+        name: '[Content_Types].xml',
+        data: Buffer.from(
+          '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
+        ),
+      },
+      {
+        name: 'word/document.xml',
+        data: Buffer.from(
+          '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>hi</w:t></w:r></w:p></w:body></w:document>',
+        ),
+      },
+      zeros,
+    ]);
+    put(
+      'zip-bomb-attached.eml',
+      message('bomb inside', 'see the attachment', [
+        {
+          name: 'bomb.docx',
+          type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+          data: docxBomb,
+        },
+      ]),
+    );
+    // 2 MB of header fields, and 2,000 nested multiparts.
+    put(
+      'huge-headers.eml',
+      `From: a@example.com\r\nTo: b@example.com\r\nSubject: huge\r\n${'X-Junk: 0123456789abcdef\r\n'.repeat(80_000)}\r\nbody\r\n`,
+    );
+    const open = Array.from(
+      { length: 2_000 },
+      (_, i) => `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`,
+    ).join('');
+    put(
+      'deep-mime.eml',
+      `From: a@example.com\r\nTo: b@example.com\r\nSubject: deep\r\nMIME-Version: 1.0\r\n${open}Content-Type: text/plain\r\n\r\nbottom\r\n`,
+    );
+    put('neighbour.eml', message('neighbour', 'An ordinary message about plovers.', []));
+    const q = await startPipeline({
+      label: 'hostile-mail',
+      env: { SLUICE_MAX_ATTACHMENTS: '5', SLUICE_EXTRACT_MEMORY_MB: '256' },
+    });
+    try {
+      await q.ingestAndWait([mail.dir], { timeoutMs: 90_000 });
+      await waitIdle(q, 90_000);
+      const docs = await q.query<{
+        uri: string;
+        status: string;
+        error_code: string | null;
+        metadata: Record<string, unknown>;
+      }>('SELECT uri, status, error_code, metadata FROM sluice.documents');
+      const by = new Map(docs.map((d) => [d.uri.slice(mail.dir.length + 1), d]));
+      const status = (name: string) => `${by.get(name)?.status}:${by.get(name)?.error_code ?? ''}`;
+      expect(status('neighbour.eml')).toBe('done:');
+      expect(status('recursive.eml')).toBe('done:');
+      const recursive = [...by.keys()].filter((u) => u.startsWith('recursive.eml#'));
+      expect(recursive.map((u) => u.split('/attachment/').length).sort()).toEqual([1, 2, 3]);
+      expect(recursive.every((u) => by.get(u)?.status === 'done')).toBe(true);
+      expect(status('bomb.eml')).toBe('done:');
+      expect(by.get('bomb.eml')?.metadata).toMatchObject({ attachmentCount: 5_000 });
+      expect(by.get('bomb.eml')?.metadata.attachments).toHaveLength(1_000);
+      expect([...by.keys()].filter((u) => u.startsWith('bomb.eml#'))).toEqual([]);
+      expect(status('many.eml')).toBe('done:');
+      expect([...by.keys()].filter((u) => u.startsWith('many.eml#')).length).toBe(5);
+      expect(status('zip-bomb-attached.eml')).toBe('done:');
+      expect(status('zip-bomb-attached.eml#attachment/0/bomb.docx')).toBe('failed:TOO_LARGE');
+      expect(status('huge-headers.eml')).toBe('failed:TOO_LARGE');
+      expect(status('deep-mime.eml')).toBe('failed:TOO_LARGE');
+      // The workers still take work.
+      put('after.eml', message('after', 'A calm message about avocets after the storm.', []));
+      await q.ingestAndWait([join(mail.dir, 'after.eml')], { timeoutMs: 30_000 });
+      const [after] = await q.query<{ status: string }>(
+        'SELECT status FROM sluice.documents WHERE uri = $1',
+        [join(mail.dir, 'after.eml')],
+      );
+      expect(after?.status).toBe('done');
+    } finally {
+      await q.close();
+      mail.cleanup();
+    }
+  }, 240_000);
+});

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { SluiceError } from '../../errors.ts';
 import { pickExtractor } from '../../extractors/index.ts';
 import { isAttachmentUri, parentOf } from '../../extractors/mail-attachments.ts';
-import { sniffType } from '../../extractors/sniff.ts';
+import { MIME, sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
 import { deleteDocuments, setExtracted } from '../../loaders/documents.ts';
 import { readSource } from '../../sources/index.ts';
@@ -93,7 +93,13 @@ export async function extractToCheckpoint(
   const filename = basename(uri);
   const mime = await sniffType(bytes, filename);
   pickExtractor(mime); // UNSUPPORTED_TYPE here, before a thread is spent on it
-  const doc = await rt.threads.run({ kind: 'extract', bytes, mime, filename, limits: rt.limits }, signal);
+  // OCR takes seconds per page: its page budget comes on top of the usual parse limit.
+  const ocr = rt.limits.ocr && mime === MIME.pdf ? rt.limits.ocr.maxPages * rt.limits.ocr.pageTimeoutMs : 0;
+  const doc = await rt.threads.run(
+    { kind: 'extract', bytes, mime, filename, limits: rt.limits },
+    signal,
+    ocr > 0 ? rt.config.extractTimeoutMs + ocr : undefined,
+  );
   await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, mime });
   return { mime, title: doc.title ?? null, metadata: doc.metadata };
 }

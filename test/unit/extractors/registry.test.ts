@@ -26,6 +26,7 @@ const SUPPORT_FILES = new Set([
   'docx-extras.ts',
   'omml.ts',
   'zip-write.ts',
+  'pdf-ocr.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
