@@ -99,7 +99,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // OCR changes what extraction returns, so it is part of the checkpoint key.
   const ocrKey = limits.ocr ? `;ocr=${config.ocrLangs}:${config.ocrMaxPages}` : '';
   const extract = `x1;${EXTRACTORS.map((e) => `${e.name}@${e.version}`).join(',')};pages=${limits.maxPages}${ocrKey}`;
-  const base = await createPipeline(config, redis, extract, opts.embedder);
+  // A provider that cannot start (bad settings, optional package missing) must not
+  // leave the connections above open: the CLI would print its error and never exit.
+  const base = await createPipeline(config, redis, extract, opts.embedder).catch(async (err: unknown) => {
+    redis.disconnect();
+    await pool.end().catch(() => undefined);
+    await threads.close().catch(() => undefined);
+    throw err;
+  });
   const all: Pipeline[] = [base];
   const bySettings = new Map<string, Promise<Pipeline>>();
   const baseKey = async () => {
