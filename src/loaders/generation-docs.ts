@@ -172,3 +172,25 @@ export async function bumpGenerationRequeue(pool: Pool, r: GenerationDocRef): Pr
   );
   return rowCount === 1;
 }
+
+/** Puts a build's failed documents back in the queue (a resumed `reindex`); the build is building again. */
+export async function requeueFailedGenerationDocs(
+  pool: Pool,
+  collection: string,
+  generation: number,
+): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE sluice.generation_documents SET status = 'queued', stage = NULL, error_code = NULL,
+       error_message = NULL, attempts = 0, updated_at = now()
+     WHERE collection = $1 AND generation = $2 AND status = 'failed'`,
+    [collection, generation],
+  );
+  if (rowCount) {
+    await pool.query(
+      `UPDATE sluice.collection_generations SET state = 'building', ready_at = NULL
+       WHERE collection = $1 AND generation = $2 AND state = 'ready'`,
+      [collection, generation],
+    );
+  }
+  return rowCount ?? 0;
+}

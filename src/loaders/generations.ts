@@ -11,6 +11,8 @@ export interface GenerationInfo extends CollectionInfo {
   state: GenerationState;
   chunkSize: number;
   chunkOverlap: number;
+  /** The width asked of the provider (null: its native width); undefined for rows that predate it. */
+  requestDimensions: number | null | undefined;
   indexName: string;
   autoSwitch: boolean;
   budgetTokens: number | null;
@@ -27,7 +29,7 @@ interface GenerationRow {
   embedder: string;
   model: string;
   state: GenerationState;
-  fingerprint: { chunk?: { size?: number; overlap?: number } };
+  fingerprint: { chunk?: { size?: number; overlap?: number }; requestDimensions?: number | null };
   index_name: string;
   auto_switch: boolean;
   budget_tokens: string | null;
@@ -45,6 +47,7 @@ function toInfo(r: GenerationRow): GenerationInfo {
     state: r.state,
     chunkSize: Number(r.fingerprint.chunk?.size),
     chunkOverlap: Number(r.fingerprint.chunk?.overlap),
+    requestDimensions: r.fingerprint.requestDimensions,
     indexName: r.index_name,
     autoSwitch: r.auto_switch,
     budgetTokens: r.budget_tokens === null ? null : Number(r.budget_tokens),
@@ -176,6 +179,21 @@ export async function createGeneration(
       [g.collection],
     );
     const generation = rows[0]!.n;
+    // Checked again under the lock: two `reindex` runs at once must not start two builds.
+    const busy = await client.query<{ generation: number }>(
+      `SELECT g.generation FROM sluice.collection_generations g JOIN sluice.collections c ON c.name = g.collection
+       WHERE g.collection = $1 AND g.state = 'building' AND g.generation <> c.active_generation
+         AND g.generation IS DISTINCT FROM c.previous_generation`,
+      [g.collection],
+    );
+    const other = busy.rows[0]?.generation;
+    if (other !== undefined) {
+      throw new SluiceError(
+        'CONFIG_ERROR',
+        `generation ${other} of "${g.collection}" is being built with other settings; ` +
+          `wait for it, or cancel it with \`sluice retire ${g.collection} ${other}\``,
+      );
+    }
     await client.query(
       `INSERT INTO sluice.collection_generations
          (collection, generation, fingerprint, embedder, model, dimensions, vector_type, index_name, state,

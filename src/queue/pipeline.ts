@@ -21,6 +21,11 @@ export interface PipelineSettings {
   dimensions: number;
   chunkSize: number;
   chunkOverlap: number;
+  /**
+   * The width to ask the provider for (null: its native width). Not part of the
+   * key: it only says how to get `dimensions`. Undefined: guessed from the model tables.
+   */
+  requestDimensions?: number | null | undefined;
 }
 
 export interface Pipeline {
@@ -54,7 +59,8 @@ export function configFor(config: Config, s: PipelineSettings): Config {
         ? lookupModel(OLLAMA_MODELS, s.model)
         : undefined;
   // A model's native width is not sent as a request option: some models refuse `dimensions`.
-  const dims = s.embedder === 'local' || known?.dimensions === s.dimensions ? undefined : s.dimensions;
+  const guessed = s.embedder === 'local' || known?.dimensions === s.dimensions ? undefined : s.dimensions;
+  const dims = s.requestDimensions === undefined ? guessed : (s.requestDimensions ?? undefined);
   const out: Config = {
     ...config,
     embedder: s.embedder as Config['embedder'],

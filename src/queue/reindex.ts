@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.ts';
 import { SluiceError } from '../errors.ts';
 import { activeDocuments } from '../loaders/documents.ts';
+import { requeueFailedGenerationDocs } from '../loaders/generation-docs.ts';
 import {
   createGeneration,
   type GenerationSummary,
@@ -91,6 +92,7 @@ export async function startReindex(rt: Runtime, req: ReindexRequest): Promise<Re
       budgetTokens: req.budgetTokens,
       autoSwitch: req.autoSwitch === true,
     });
+    await requeueFailedGenerationDocs(rt.pool, req.collection, same.generation);
     const docs = await activeDocuments(rt.pool, req.collection, same.generation);
     await enqueueBuild(rt, req.collection, same.generation, docs);
     return {
@@ -102,14 +104,6 @@ export async function startReindex(rt: Runtime, req: ReindexRequest): Promise<Re
       documents: docs.length,
     };
   }
-  const building = gens.find((g) => g.state === 'building' && !g.active && !g.previous);
-  if (building) {
-    throw new SluiceError(
-      'CONFIG_ERROR',
-      `generation ${building.generation} of "${req.collection}" is being built with other settings; ` +
-        `wait for it, or cancel it with \`sluice retire ${req.collection} ${building.generation}\``,
-    );
-  }
   const created = await createGeneration(rt.pool, {
     collection: req.collection,
     embedder: settings.embedder,
@@ -119,6 +113,7 @@ export async function startReindex(rt: Runtime, req: ReindexRequest): Promise<Re
       extract: pipeline.fingerprints.extract,
       chunk: pipeline.chunkOptions,
       modelKey: pipeline.fingerprints.modelKey,
+      requestDimensions: req.target.embedDimensions ?? null,
     },
     autoSwitch: req.autoSwitch === true,
     budgetTokens: req.budgetTokens,

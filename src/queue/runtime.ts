@@ -148,7 +148,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
           embedder: base.embedder.id,
           model: base.embedder.model,
           dimensions: base.embedder.dimensions,
-          fingerprint: { extract, chunk: base.chunkOptions, modelKey: base.fingerprints.modelKey },
+          fingerprint: {
+            extract,
+            chunk: base.chunkOptions,
+            modelKey: base.fingerprints.modelKey,
+            requestDimensions: config.embedDimensions ?? null,
+          },
         }),
       );
       info.catch(() => collections.delete(name));
@@ -192,6 +197,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
         dimensions: generation.dimensions,
         chunkSize: generation.chunkSize,
         chunkOverlap: generation.chunkOverlap,
+        requestDimensions: generation.requestDimensions,
       });
       return { pipeline, generation };
     },
