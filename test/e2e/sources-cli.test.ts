@@ -1,7 +1,7 @@
 // `sluice watch`, `sluice sources`, `sluice serve` and `sluice ingest s3://` as a
 // user runs them: help, JSON, and one clear line with exit 2 for each kind of
 // bad source (missing folder, missing bucket, access denied, unreachable endpoint).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,34 @@ describe('watch --once and sources', () => {
     expect(JSON.parse(list.stdout).sources).toContainEqual(
       expect.objectContaining({ kind: 'folder', uri: dir, objects: 2, heldDeletes: 0, pendingDeletes: 0 }),
     );
+  });
+
+  it('an unreadable subfolder is warned about and its files are kept, not deleted', async () => {
+    chmodSync(scratch.dir, 0o755);
+    const dir = join(scratch.dir, 'partly');
+    mkdirSync(join(dir, 'locked'), { recursive: true });
+    writeFileSync(join(dir, 'a.txt'), `a\n${TEXT}`);
+    writeFileSync(join(dir, 'locked', 'b.txt'), `b\n${TEXT}`);
+    const env = { ...p.env, SLUICE_WATCH_STABLE_MS: '200', SLUICE_LOG_LEVEL: 'warn' };
+    const first = await runCli(['watch', dir, '--once', '--no-workers', '--json'], { env });
+    expect(JSON.parse(first.stdout).sources[0]).toMatchObject({ queued: 2 });
+    chmodSync(join(dir, 'locked'), 0o000);
+    writeFileSync(join(dir, 'c.txt'), `c\n${TEXT}`);
+    // Root reads everything, so the second sync runs as an unprivileged user.
+    const second = await runCli(['watch', dir, '--once', '--no-workers', '--json'], {
+      env,
+      uid: 65534,
+      gid: 65534,
+      cwd: '/',
+    });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/cannot read folder .*locked.*left as they were/);
+    expect(JSON.parse(second.stdout).sources[0]).toMatchObject({ queued: 1, deleted: 0, held: 0 });
+    const [b] = await p.query<{ status: string }>('SELECT status FROM sluice.documents WHERE uri = $1', [
+      join(dir, 'locked', 'b.txt'),
+    ]);
+    expect(b?.status).toBe('queued');
+    chmodSync(join(dir, 'locked'), 0o755);
   });
 
   it('approve-deletes names an unknown source clearly (exit 2)', async () => {
