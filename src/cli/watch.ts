@@ -61,7 +61,8 @@ async function syncOnce(
   await handle.allActive();
   const watchers = [...handle.active.entries()];
   for (const [, w] of watchers) await w.idle();
-  const { sourceDocumentIds, sourceSummaries } = await import('../loaders/sources.ts');
+  const { sourceSummaries } = await import('../loaders/sources.ts');
+  const { sourceDocumentIds } = await import('../loaders/source-objects.ts');
   const summaries = (await sourceSummaries(rt.pool)).filter((s) => handle.active.has(s.uri));
   const failed = summaries.filter((s) => s.last_error);
   if (waitDocs) {

@@ -5,7 +5,7 @@
 import type { Dirent } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { ListedObject } from '../loaders/sources.ts';
+import type { ListedObject } from '../loaders/source-objects.ts';
 import type { IgnoreRules } from './ignore.ts';
 
 export interface ScanReport {

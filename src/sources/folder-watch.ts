@@ -6,13 +6,8 @@
 // reconcile with backoff, which catches up on whatever was missed.
 import { stat } from 'node:fs/promises';
 import { SluiceError } from '../errors.ts';
-import {
-  type ListedObject,
-  markMissing,
-  markSeen,
-  markSeenUnder,
-  recordSourceError,
-} from '../loaders/sources.ts';
+import { type ListedObject, markMissing, markSeen, markSeenUnder } from '../loaders/source-objects.ts';
+import { recordSourceError } from '../loaders/sources.ts';
 import { hashFile } from './files.ts';
 import { keyOf, type ScanReport, scanFolder } from './folder-scan.ts';
 import type { IgnoreRules } from './ignore.ts';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { HeadObjectCommandOutput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { SluiceError } from '../errors.ts';
-import type { ListedObject } from '../loaders/sources.ts';
+import type { ListedObject } from '../loaders/source-objects.ts';
 import { type S3Settings, s3Client, s3ErrorName, s3Failure } from './s3-client.ts';
 
 export interface S3Location {

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ListedObject, sourceSummaries } from '../../src/loaders/sources.ts';
+import type { ListedObject } from '../../src/loaders/source-objects.ts';
+import { sourceSummaries } from '../../src/loaders/sources.ts';
 import { createLogger } from '../../src/log.ts';
 import { ingestHashed } from '../../src/queue/producer.ts';
 import { createRuntime, type Runtime } from '../../src/queue/runtime.ts';
