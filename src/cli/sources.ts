@@ -94,7 +94,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print as JSON on stdout')
     .action(async (ref: string, opts: Flags, cmd: Command) =>
       withSources(io, opts, cmd, async (rt, g) => {
-        const { applyDeletions, heldKeys } = await import('../loaders/sources.ts');
+        const { applyDeletions, heldKeys } = await import('../loaders/source-objects.ts');
         const source = await findOne(rt, ref, opts.collection, io.cwd);
         const keys = await heldKeys(rt.pool, source.id);
         const deleted = await applyDeletions(rt.pool, source.id, keys, 'held');
@@ -115,7 +115,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print as JSON on stdout')
     .action(async (ref: string, opts: Flags, cmd: Command) =>
       withSources(io, opts, cmd, async (rt, g) => {
-        const { discardHeld } = await import('../loaders/sources.ts');
+        const { discardHeld } = await import('../loaders/source-objects.ts');
         const source = await findOne(rt, ref, opts.collection, io.cwd);
         const n = await discardHeld(rt.pool, source.id);
         if (g.json) writeJson(io, { source: source.uri, discarded: n });

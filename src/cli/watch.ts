@@ -38,7 +38,7 @@ export function register(program: Command, io: CliIO): void {
             : await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
         const handle = await startWatching(rt, specs, { collection: config.collection });
         try {
-          if (opts.once) return await syncOnce(rt, handle, io, g, workers !== undefined);
+          if (opts.once) return await syncOnce(rt, handle, specs, io, g, workers !== undefined);
           log.info(`watch started: ${specs.map((s) => s.uri).join(', ')}${workers ? ' (with workers)' : ''}`);
           await untilSignal(log);
           return EXIT.ok;
@@ -54,14 +54,23 @@ export function register(program: Command, io: CliIO): void {
 async function syncOnce(
   rt: import('../queue/runtime.ts').Runtime,
   handle: import('../sources/watch.ts').WatchHandle,
+  specs: import('../sources/watch.ts').WatchSpec[],
   io: CliIO,
   g: GlobalOpts,
   waitDocs: boolean,
 ): Promise<number> {
+  const taken = specs.filter((s) => !handle.active.has(s.uri));
+  if (taken.length > 0) {
+    throw new ExitError(
+      EXIT.usage,
+      `error: ${taken.map((s) => s.uri).join(', ')}: another \`sluice watch\` holds it (see \`sluice sources\`); stop it or let it sync`,
+    );
+  }
   await handle.allActive();
   const watchers = [...handle.active.entries()];
   for (const [, w] of watchers) await w.idle();
-  const { sourceDocumentIds, sourceSummaries } = await import('../loaders/sources.ts');
+  const { sourceSummaries } = await import('../loaders/sources.ts');
+  const { sourceDocumentIds } = await import('../loaders/source-objects.ts');
   const summaries = (await sourceSummaries(rt.pool)).filter((s) => handle.active.has(s.uri));
   const failed = summaries.filter((s) => s.last_error);
   if (waitDocs) {

@@ -5,7 +5,7 @@
 import type { Dirent } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { ListedObject } from '../loaders/sources.ts';
+import type { ListedObject } from '../loaders/source-objects.ts';
 import type { IgnoreRules } from './ignore.ts';
 
 export interface ScanReport {
@@ -52,46 +52,52 @@ export async function* scanFolder(opts: ScanOptions, report: ScanReport): AsyncG
       continue;
     }
     try {
+      let pending: Dirent[] = [];
+      const flush = async () => {
+        // Stats of one folder's entries run side by side: a scan is mostly waiting on the disk.
+        const infos = await Promise.all(pending.map((e) => stat(join(dir, e.name)).catch(() => undefined)));
+        for (const [i, entry] of pending.entries()) {
+          const info = infos[i];
+          const path = join(dir, entry.name);
+          const rel = keyOf(opts.root, path);
+          if (!info) continue; // vanished since the listing, or a dangling link: not a document
+          if (info.isDirectory()) {
+            if (opts.rules.ignoresDir(rel)) continue;
+            // Every folder is entered once, whichever way it is reached: a symlink loop ends here.
+            const id = `${info.dev}:${info.ino}`;
+            if (visited.has(id)) {
+              report.loops.push(rel);
+              opts.onWarning?.(`skipping ${path}: it leads to a folder already listed (symlink loop)`);
+              continue;
+            }
+            visited.add(id);
+            stack.push(path);
+          } else if (info.isFile() && !opts.rules.ignoresFile(rel)) {
+            report.files++;
+            batch.push({
+              key: rel,
+              uri: path,
+              size: info.size,
+              mtimeMs: info.mtimeMs,
+              inode: `${info.dev}:${info.ino}`,
+            });
+          }
+        }
+        pending = [];
+      };
       for await (const entry of handle) {
-        const path = join(dir, entry.name);
-        const rel = keyOf(opts.root, path);
-        let isDir = entry.isDirectory();
-        let isFile = entry.isFile();
-        let info: import('node:fs').Stats | undefined;
-        if (entry.isSymbolicLink()) {
-          info = await stat(path).catch(() => undefined); // a dangling link is not a document
-          isDir = info?.isDirectory() ?? false;
-          isFile = info?.isFile() ?? false;
+        if (!entry.isDirectory() && !entry.isFile() && !entry.isSymbolicLink()) continue; // sockets, fifos
+        pending.push(entry);
+        if (pending.length >= 64) await flush();
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
         }
-        if (isDir) {
-          if (opts.rules.ignoresDir(rel)) continue;
-          info ??= await stat(path).catch(() => undefined);
-          if (!info) continue;
-          // Every folder is entered once, whichever way it is reached: a symlink loop ends here.
-          const id = `${info.dev}:${info.ino}`;
-          if (visited.has(id)) {
-            report.loops.push(rel);
-            opts.onWarning?.(`skipping ${path}: it leads to a folder already listed (symlink loop)`);
-            continue;
-          }
-          visited.add(id);
-          stack.push(path);
-        } else if (isFile && !opts.rules.ignoresFile(rel)) {
-          info ??= await stat(path).catch(() => undefined);
-          if (!info?.isFile()) continue; // vanished since the listing
-          report.files++;
-          batch.push({
-            key: rel,
-            uri: path,
-            size: info.size,
-            mtimeMs: info.mtimeMs,
-            inode: `${info.dev}:${info.ino}`,
-          });
-          if (batch.length >= batchSize) {
-            yield batch;
-            batch = [];
-          }
-        }
+      }
+      await flush();
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
       }
     } catch (err) {
       // Failed part-way (e.g. the folder was removed while listed): treat as unreadable.

@@ -6,13 +6,8 @@
 // reconcile with backoff, which catches up on whatever was missed.
 import { stat } from 'node:fs/promises';
 import { SluiceError } from '../errors.ts';
-import {
-  type ListedObject,
-  markMissing,
-  markSeen,
-  markSeenUnder,
-  recordSourceError,
-} from '../loaders/sources.ts';
+import { type ListedObject, markMissing, markSeen, markSeenUnder } from '../loaders/source-objects.ts';
+import { recordSourceError } from '../loaders/sources.ts';
 import { hashFile } from './files.ts';
 import { keyOf, type ScanReport, scanFolder } from './folder-scan.ts';
 import type { IgnoreRules } from './ignore.ts';
@@ -191,7 +186,17 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
           'scan every SLUICE_WATCH_RECONCILE_MS (raise fs.inotify.max_user_watches or set SLUICE_WATCH_POLLING=true)',
       );
     });
-    await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()));
+    // Scan once live events flow (so nothing falls between the two), but never wait
+    // forever: past an inotify limit chokidar reports an error and may not get ready.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 60_000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      watcher!.once('ready', done);
+      watcher!.once('error', done);
+    });
     await reconcile();
     reconcileTimer = setInterval(() => void reconcile(), opts.reconcileMs);
   };

@@ -3,7 +3,8 @@
 // stability wait is needed, and nothing is downloaded to decide what changed.
 // Deletions come only from a listing that reached its end without error.
 import { messageOf } from '../errors.ts';
-import { type ListedObject, recordSourceError } from '../loaders/sources.ts';
+import type { ListedObject } from '../loaders/source-objects.ts';
+import { recordSourceError } from '../loaders/sources.ts';
 import type { IgnoreRules } from './ignore.ts';
 import { listS3, parseS3Uri, s3VersionHash } from './s3.ts';
 import type { S3Settings } from './s3-client.ts';

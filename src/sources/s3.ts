@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { HeadObjectCommandOutput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { SluiceError } from '../errors.ts';
-import type { ListedObject } from '../loaders/sources.ts';
+import type { ListedObject } from '../loaders/source-objects.ts';
 import { type S3Settings, s3Client, s3ErrorName, s3Failure } from './s3-client.ts';
 
 export interface S3Location {
@@ -98,6 +98,7 @@ export async function readS3Object(
   settings: S3Settings,
   uri: string,
   maxBytes: number,
+  attempt = 1,
 ): Promise<{ bytes: Uint8Array; hash: string }> {
   const loc = parseS3Uri(uri);
   const client = await s3Client(settings);
@@ -131,7 +132,9 @@ export async function readS3Object(
     body = res.Body as Readable;
   } catch (err) {
     // Replaced between HEAD and GET: the caller sees a new version next time round.
-    if (s3ErrorName(err) === 'PreconditionFailed') return readS3Object(settings, uri, maxBytes);
+    if (s3ErrorName(err) === 'PreconditionFailed' && attempt < 3) {
+      return readS3Object(settings, uri, maxBytes, attempt + 1);
+    }
     throw fail(err);
   }
   // A fresh ArrayBuffer (byteOffset 0) so it can be transferred to an extraction thread.
@@ -152,5 +155,8 @@ export async function readS3Object(
       cause: err,
     });
   }
-  return { bytes: offset === size ? bytes : bytes.subarray(0, offset), hash: s3VersionHash(etag, size) };
+  if (offset !== size) {
+    throw new SluiceError('CONNECTION_ERROR', `reading ${uri} ended after ${offset} of ${size} bytes`);
+  }
+  return { bytes, hash: s3VersionHash(etag, size) };
 }

@@ -50,28 +50,34 @@ export function createStabilityTracker(opts: {
     idleWaiters = [];
   };
 
+  const look = async (path: string, seen: Pending | null | undefined, t: number) => {
+    const s = await stat(path).catch(() => undefined);
+    if (!pending.has(path)) return; // forgotten meanwhile
+    if (!s?.isFile()) {
+      pending.delete(path);
+      opts.onGone?.(path);
+      return;
+    }
+    const v = versionOf(s);
+    const same = seen && seen.size === v.size && seen.mtimeMs === v.mtimeMs && seen.inode === v.inode;
+    if (!same) {
+      pending.set(path, { ...v, since: t });
+      return;
+    }
+    // Unchanged since `since`, or not written for stableMs already (mtime is older): stable.
+    if (t - seen.since >= opts.stableMs || t - v.mtimeMs >= opts.stableMs + tickMs) {
+      pending.delete(path);
+      opts.onStable(path, v);
+    }
+  };
+
   const check = async () => {
     running = true;
     const t = now();
-    for (const [path, seen] of [...pending]) {
-      const s = await stat(path).catch(() => undefined);
-      if (!pending.has(path)) continue; // forgotten meanwhile
-      if (!s?.isFile()) {
-        pending.delete(path);
-        opts.onGone?.(path);
-        continue;
-      }
-      const v = versionOf(s);
-      const same = seen && seen.size === v.size && seen.mtimeMs === v.mtimeMs && seen.inode === v.inode;
-      if (!same) {
-        pending.set(path, { ...v, since: t });
-        continue;
-      }
-      // Unchanged since `since`, or not written for stableMs already (mtime is older): stable.
-      if (t - seen.since >= opts.stableMs || t - v.mtimeMs >= opts.stableMs + tickMs) {
-        pending.delete(path);
-        opts.onStable(path, v);
-      }
+    const entries = [...pending];
+    // 64 stats at a time: a first scan may hand over a whole tree of new files.
+    for (let i = 0; i < entries.length; i += 64) {
+      await Promise.all(entries.slice(i, i + 64).map(([path, seen]) => look(path, seen, t)));
     }
     running = false;
     schedule();

@@ -2,6 +2,7 @@
 // state, record new and changed versions, and apply deletions — only from a
 // complete listing or a confirmed-gone live event, after the grace period, and
 // never more than the mass-delete guard allows (then they are held for approval).
+
 import {
   applyDeletions,
   dueDeletions,
@@ -9,11 +10,10 @@ import {
   holdDeletions,
   type ListedObject,
   markSeen,
-  nextScanSeq,
-  type SourceRow,
   saveObject,
   storedObjects,
-} from '../loaders/sources.ts';
+} from '../loaders/source-objects.ts';
+import { nextScanSeq, type SourceRow } from '../loaders/sources.ts';
 import { ingestHashed } from '../queue/producer.ts';
 import type { Runtime } from '../queue/runtime.ts';
 

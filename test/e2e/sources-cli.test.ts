@@ -1,14 +1,17 @@
 // `sluice watch`, `sluice sources`, `sluice serve` and `sluice ingest s3://` as a
 // user runs them: help, JSON, and one clear line with exit 2 for each kind of
 // bad source (missing folder, missing bucket, access denied, unreachable endpoint).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, SLUICE_BIN, waitExit } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/corpus.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 import { denyingS3Server, startTestS3, type TestS3 } from '../helpers/s3-server.ts';
+import { until } from '../helpers/until.ts';
 
 const TEXT = readFileSync(new URL('../fixtures/txt/deb-dedication-9.0.txt', import.meta.url), 'utf8');
 let p: TestPipeline;
@@ -95,6 +98,24 @@ describe('bad sources: one line naming the source and what to check, exit 2', ()
   });
 });
 
+describe('ingest s3://', () => {
+  it('queues every object under a prefix by its version, without reading it', async () => {
+    await s3.put('present', 'ingest/one.txt', `one\n${TEXT}`);
+    await s3.put('present', 'ingest/deeper/two words.md', `# Two\n\n${TEXT}`);
+    await s3.put('present', 'other/three.txt', TEXT);
+    const res = await runCli(['ingest', 's3://present/ingest/', '--json'], { env: { ...p.env, ...s3.env } });
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ files: 2, queued: 2 });
+    const rows = await p.query<{ uri: string; status: string }>(
+      `SELECT uri, status FROM sluice.documents WHERE uri LIKE 's3://present/%' ORDER BY uri`,
+    );
+    expect(rows).toEqual([
+      { uri: 's3://present/ingest/deeper/two words.md', status: 'queued' },
+      { uri: 's3://present/ingest/one.txt', status: 'queued' },
+    ]);
+  });
+});
+
 describe('watch --once and sources', () => {
   it('syncs a folder once with workers, then lists it as a source (JSON)', async () => {
     const dir = join(scratch.dir, 'once');
@@ -118,6 +139,65 @@ describe('watch --once and sources', () => {
     expect(JSON.parse(list.stdout).sources).toContainEqual(
       expect.objectContaining({ kind: 'folder', uri: dir, objects: 2, heldDeletes: 0, pendingDeletes: 0 }),
     );
+  });
+
+  it('an unreadable subfolder is warned about and its files are kept, not deleted', async () => {
+    chmodSync(scratch.dir, 0o755);
+    const dir = join(scratch.dir, 'partly');
+    mkdirSync(join(dir, 'locked'), { recursive: true });
+    writeFileSync(join(dir, 'a.txt'), `a\n${TEXT}`);
+    writeFileSync(join(dir, 'locked', 'b.txt'), `b\n${TEXT}`);
+    const env = { ...p.env, SLUICE_WATCH_STABLE_MS: '200', SLUICE_LOG_LEVEL: 'warn' };
+    const first = await runCli(['watch', dir, '--once', '--no-workers', '--json'], { env });
+    expect(JSON.parse(first.stdout).sources[0]).toMatchObject({ queued: 2 });
+    chmodSync(join(dir, 'locked'), 0o000);
+    writeFileSync(join(dir, 'c.txt'), `c\n${TEXT}`);
+    // Root reads everything, so the second sync runs as an unprivileged user.
+    const second = await runCli(['watch', dir, '--once', '--no-workers', '--json'], {
+      env,
+      uid: 65534,
+      gid: 65534,
+      cwd: '/',
+    });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/cannot read folder .*locked.*left as they were/);
+    expect(JSON.parse(second.stdout).sources[0]).toMatchObject({ queued: 1, deleted: 0, held: 0 });
+    const [b] = await p.query<{ status: string }>('SELECT status FROM sluice.documents WHERE uri = $1', [
+      join(dir, 'locked', 'b.txt'),
+    ]);
+    expect(b?.status).toBe('queued');
+    chmodSync(join(dir, 'locked'), 0o755);
+  });
+
+  it('`sluice watch` runs until SIGTERM: a file dropped meanwhile is indexed by its in-process workers', async () => {
+    const dir = join(scratch.dir, 'live');
+    mkdirSync(dir);
+    const child = spawn(process.execPath, [SLUICE_BIN, 'watch', dir], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...p.env,
+        SLUICE_LOG_LEVEL: 'info',
+        SLUICE_WATCH_STABLE_MS: '200',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    try {
+      await until('watch started', () => log.includes('watch started'));
+      writeFileSync(join(dir, 'dropped.txt'), `dropped while watching\n${TEXT}`);
+      await until('dropped.txt indexed', async () => {
+        const [r] = await p.query<{ status: string }>('SELECT status FROM sluice.documents WHERE uri = $1', [
+          join(dir, 'dropped.txt'),
+        ]);
+        return r?.status === 'done';
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await waitExit(child)).toBe(0);
+    expect(log).toContain('SIGTERM received: stopping the watch');
   });
 
   it('approve-deletes names an unknown source clearly (exit 2)', async () => {

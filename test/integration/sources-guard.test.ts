@@ -5,7 +5,8 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discardHeld, sourceSummaries } from '../../src/loaders/sources.ts';
+import { discardHeld } from '../../src/loaders/source-objects.ts';
+import { sourceSummaries } from '../../src/loaders/sources.ts';
 import type { Runtime } from '../../src/queue/runtime.ts';
 import { parseSpec, startWatching, type WatchHandle } from '../../src/sources/watch.ts';
 import { scratchDir } from '../helpers/corpus.ts';

@@ -6,13 +6,15 @@
 import { readFileSync } from 'node:fs';
 import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ListedObject, sourceSummaries } from '../../src/loaders/sources.ts';
+import type { ListedObject } from '../../src/loaders/source-objects.ts';
+import { sourceSummaries } from '../../src/loaders/sources.ts';
 import { createLogger } from '../../src/log.ts';
 import { ingestHashed } from '../../src/queue/producer.ts';
 import { createRuntime, type Runtime } from '../../src/queue/runtime.ts';
 import { createStageWorker } from '../../src/queue/worker.ts';
 import { listS3, s3VersionHash } from '../../src/sources/s3.ts';
 import { s3Client } from '../../src/sources/s3-client.ts';
+import { createUploadRoutes } from '../../src/sources/upload.ts';
 import { parseSpec, startWatching, type WatchHandle } from '../../src/sources/watch.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
@@ -198,6 +200,22 @@ describe('S3 bucket source', () => {
     expect(JSON.parse(approved.stdout)).toMatchObject({ approved: 12, deleted: 12 });
     for (const k of keys) expect((await doc(uri(k)))!.status).toBe('deleted');
     expect((await sourceSummaries(p.rt.pool)).find((s) => s.uri === uri('guarded/'))?.heldDeletes).toBe(0);
+  });
+
+  it('an upload to a bucket inbox is put under the prefix and indexed from there', async () => {
+    const rt: Runtime = { ...p.rt, config: { ...p.config, inbox: `s3://${BUCKET}/uploads/` } };
+    const app = createUploadRoutes({ rt, cwd: '/nonexistent', token: undefined });
+    const form = new FormData();
+    form.append('file', new Blob([`bucket inbox upload\n${TEXT}`]), '../report.txt');
+    const res = await app.request('/v1/documents', { method: 'POST', body: form });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { id: number; uri: string };
+    expect(body.uri).toMatch(new RegExp(`^s3://${BUCKET}/uploads/default/[0-9a-f]+-report\\.txt$`));
+    await until('uploaded object indexed', () => isDone(body.uri));
+    const keys: string[] = [];
+    for await (const page of listS3(p.config, { bucket: BUCKET, key: 'uploads/' }))
+      keys.push(...page.map((o) => o.key));
+    expect(keys).toEqual([body.uri.slice(`s3://${BUCKET}/`.length)]);
   });
 
   it('two workers that share no file system both process bucket documents', async () => {
