@@ -14,6 +14,7 @@ const SUPPORT_FILES = new Set([
   'text-input.ts',
   'zip-guard.ts',
   'pdf-layout.ts',
+  'pdf-outline.ts',
   'zip-read.ts',
   'xml.ts',
   'ooxml.ts',

@@ -94,19 +94,16 @@ describe('chunkDocument', () => {
     });
   });
 
-  it('chunks 10 MB in well under a few seconds', async () => {
+  // Throughput is measured by `npm run bench`, never here: this only proves a large document chunks whole.
+  it('chunks a 10 MB document', async () => {
     const sections = Array.from({ length: 2000 }, (_, i) => ({
       text: `${para(`s${i}x`, 700)}`,
       headingPath: [`H${Math.floor(i / 10)}`],
     }));
     const doc: ExtractedDocument = { metadata: {}, sections };
-    const t0 = performance.now();
     const chunks = await chunkDocument(doc, { size: 1000, overlap: 100 });
-    const seconds = (performance.now() - t0) / 1000;
-    const mb = joined(doc).length / 1e6;
-    expect(mb).toBeGreaterThan(8);
+    expect(joined(doc).length / 1e6).toBeGreaterThan(8);
     expect(chunks.length).toBeGreaterThan(8000);
-    expect(mb / seconds).toBeGreaterThan(5);
   }, 30_000);
 });
 

@@ -29,13 +29,12 @@ describe('cleanText', () => {
     expect(cleanText('word \u200D next\u200C')).toBe('word next');
   });
 
-  it('runs at tens of MB/s', () => {
+  // Throughput belongs to `npm run bench`, never to a timed test: this proves a large text cleans whole.
+  it('cleans an 11 MB text', () => {
     const text = 'Lorem ipsum\u00A0dolor  sit amet,\r\n\ufb01nal\u00ADly.\n\n\n\n'.repeat(250_000); // ~11 MB
-    const t0 = performance.now();
     const out = cleanText(text);
-    const seconds = (performance.now() - t0) / 1000;
     expect(out.length).toBeGreaterThan(1_000_000);
-    expect(text.length / 1e6 / seconds).toBeGreaterThan(10);
+    expect(out.startsWith('Lorem ipsum dolor sit amet,\nfinally.')).toBe(true);
   });
 });
 
