@@ -289,3 +289,13 @@ export async function countFailed(pool: Pool, ids: number[]): Promise<number> {
   );
   return Number(rows[0]?.n ?? 0);
 }
+
+/** The configuration error holding some of a set of documents (the embed stage paused), if any. */
+export async function configErrorOf(pool: Pool, ids: number[]): Promise<string | undefined> {
+  const { rows } = await pool.query<{ msg: string | null }>(
+    `SELECT error_message AS msg FROM sluice.documents
+     WHERE id = ANY($1::bigint[]) AND status = 'processing' AND error_code = 'CONFIG_ERROR' LIMIT 1`,
+    [ids],
+  );
+  return rows[0]?.msg ?? undefined;
+}
