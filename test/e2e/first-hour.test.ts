@@ -224,10 +224,16 @@ describe('a wrong embedder URL', () => {
     };
     const file = join(scratch.dir, 'remote.txt');
     writeFileSync(file, 'A document for a remote embedder that is not there.');
+    const empty = join(scratch.dir, 'remote-empty.txt');
+    writeFileSync(empty, ' ');
     const worker = await spawnWorker(env);
+    let workerLog = '';
+    worker.stderr?.on('data', (d) => (workerLog += d));
     try {
-      const res = await runCli(['ingest', file, '--wait', '--timeout', '20'], { env });
-      expect(res.code).toBe(2); // still waiting when the timeout ends: nothing failed for good
+      const res = await runCli(['ingest', file, empty, '--wait', '--timeout', '20'], { env });
+      // Worker warnings name the file, not only its id.
+      expect(workerLog).toMatch(/extract failed for document \d+ \(.*remote-empty\.txt\)/);
+      expect(res.code).toBe(2); // one document still waiting when the timeout ends
       expect(res.stderr).toContain('embedding is paused by a configuration error');
       expect(res.stderr).toContain(`127.0.0.1:${port} cannot be reached (ECONNREFUSED)`);
       expect(res.stderr).toContain('check OPENAI_BASE_URL');
