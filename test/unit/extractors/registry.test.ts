@@ -14,6 +14,7 @@ const SUPPORT_FILES = new Set([
   'text-input.ts',
   'zip-guard.ts',
   'pdf-layout.ts',
+  'pdf-outline.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
