@@ -54,7 +54,9 @@ export async function waitWithProgress(
           .catch(() => undefined)
           .finally(() => (fetching = false));
       }
-      const extra = [stageLine(stages), p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(' · ');
+      // Stage counts arrive a tick late: once nothing is pending they would only mislead.
+      const inFlight = p.pending > 0 ? stageLine(stages) : '';
+      const extra = [inFlight, p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(' · ');
       progress.update(p.done + p.failed, p.total, extra);
       if (!warned && p.pending > 0 && Date.now() - started > 3000) {
         warned = true;
