@@ -47,6 +47,11 @@ function packageVersion(): string {
 }
 
 export async function runMain(argv: string[], io: CliIO = processIO()): Promise<number> {
+  // Answered before any command module loads: instant, and works even if one cannot load.
+  if (argv.length === 1 && (argv[0] === '-V' || argv[0] === '--version')) {
+    io.stdout(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
   const first = argv.find((a) => !a.startsWith('-'));
   const program = await buildProgram(io, first);
   try {

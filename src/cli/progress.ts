@@ -51,7 +51,7 @@ function rateAndEta(done: number, total: number, startedAt: number, startDone: n
 export function createProgress(io: CliIO, label: string, opts: { quiet?: boolean } = {}): Progress {
   if (opts.quiet) return { update() {}, finish() {} };
   const write = rawOf.get(io.stderr) ?? io.stderr;
-  let lastPlain = 0;
+  let lastPlain = Number.NEGATIVE_INFINITY; // the first update always prints
   let startedAt: number | undefined;
   let startDone = 0;
   const bar = { line: '' };

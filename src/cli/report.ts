@@ -2,7 +2,7 @@
 // documents move, then a summary of THIS run (what it queued or refused and what
 // became of it) with every failure and its reason code. Failures from earlier runs
 // that this run left alone are one line pointing to `status`/`retry`, not exit 1.
-import { countFailed, ingestOutcome, stageCounts } from '../loaders/documents.ts';
+import { configErrorOf, countFailed, ingestOutcome, stageCounts } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
 import { type IngestSummary, type WaitProgress, waitForDocuments } from '../queue/producer.ts';
@@ -32,18 +32,31 @@ export async function waitWithProgress(
   let warned = false;
   let stages: Record<string, number> = {};
   let fetching = false;
+  let configShown = false;
   const timeoutMs = timeout ? Number(timeout) * 1000 : undefined;
   const result = await waitForDocuments(rt, ids, {
     ...(timeoutMs ? { timeoutMs } : {}),
     onTick: (p) => {
       if (!fetching) {
         fetching = true;
-        void stageCounts(rt.pool, ids)
-          .then((s) => (stages = s))
+        void Promise.all([stageCounts(rt.pool, ids), configShown ? undefined : configErrorOf(rt.pool, ids)])
+          .then(([s, configError]) => {
+            stages = s;
+            // A wrong embedder setting pauses the embed stage: say so now, not after the timeout.
+            if (configError && !configShown) {
+              configShown = true;
+              io.stderr(
+                `embedding is paused by a configuration error: ${configError}. The documents wait; ` +
+                  'fix the setting and restart the workers (Ctrl-C stops waiting)\n',
+              );
+            }
+          })
           .catch(() => undefined)
           .finally(() => (fetching = false));
       }
-      const extra = [stageLine(stages), p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(' · ');
+      // Stage counts arrive a tick late: once nothing is pending they would only mislead.
+      const inFlight = p.pending > 0 ? stageLine(stages) : '';
+      const extra = [inFlight, p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(' · ');
       progress.update(p.done + p.failed, p.total, extra);
       if (!warned && p.pending > 0 && Date.now() - started > 3000) {
         warned = true;

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { messageOf } from '../errors.ts';
 import { readCounters } from '../loaders/checkpoints.ts';
+import { collectionHasDocuments, failedInCollection } from '../loaders/documents.ts';
 import { getCollection } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
 import { closeQueues, connectRedis, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
@@ -40,15 +41,11 @@ export function register(program: Command, io: CliIO): void {
       const limit = Number(opts.failures) || 10;
       const unreachable = await withPool(config, async (pool) => {
         const filter = opts.collection ?? null;
-        if (filter && !(await getCollection(pool, filter))) {
-          const { rows } = await pool.query('SELECT 1 FROM sluice.documents WHERE collection = $1 LIMIT 1', [
-            filter,
-          ]);
-          if (rows.length === 0)
-            throw new ExitError(
-              EXIT.usage,
-              `error: collection "${filter}" does not exist: nothing was ingested into it`,
-            );
+        if (filter && !(await getCollection(pool, filter)) && !(await collectionHasDocuments(pool, filter))) {
+          throw new ExitError(
+            EXIT.usage,
+            `error: collection "${filter}" does not exist: nothing was ingested into it`,
+          );
         }
         const counts = await pool.query<{ collection: string; status: string; n: string }>(
           `SELECT collection, status, count(*) AS n FROM sluice.documents
@@ -60,10 +57,7 @@ export function register(program: Command, io: CliIO): void {
            WHERE status = 'processing' AND error_code = 'CONFIG_ERROR' AND ($1::text IS NULL OR collection = $1)`,
           [filter],
         );
-        const failedTotal = await pool.query<{ n: string }>(
-          `SELECT count(*) AS n FROM sluice.documents WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1)`,
-          [filter],
-        );
+        const failedTotal = await failedInCollection(pool, filter);
         const failures = await pool.query<{
           id: string;
           uri: string;
@@ -112,7 +106,7 @@ export function register(program: Command, io: CliIO): void {
           countersScope: 'all collections',
           waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
           heldDeletions,
-          failedTotal: Number(failedTotal.rows[0]?.n ?? 0),
+          failedTotal,
           recentFailures: failures.rows.map((f) => ({
             id: Number(f.id),
             uri: f.uri,

@@ -35,6 +35,9 @@ export interface OutlineEntry {
 
 function cleanTitle(raw: unknown): string {
   const t = typeof raw === 'string' ? raw.replace(/[\s\u0000-\u001f]+/g, ' ').trim() : '';
+  // Titles in an encoding pdf.js cannot decode come out as "????": no use as a heading.
+  const undecoded = (t.match(/[?\uFFFD]/g) ?? []).length;
+  if (undecoded > 0 && undecoded * 3 >= t.length) return '';
   return t.length > MAX_TITLE_CHARS ? `${t.slice(0, MAX_TITLE_CHARS - 1)}…` : t;
 }
 

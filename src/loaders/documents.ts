@@ -356,3 +356,30 @@ export async function countFailed(pool: Pool, ids: number[]): Promise<number> {
   );
   return Number(rows[0]?.n ?? 0);
 }
+
+/** The configuration error holding some of a set of documents (the embed stage paused), if any. */
+export async function configErrorOf(pool: Pool, ids: number[]): Promise<string | undefined> {
+  const { rows } = await pool.query<{ msg: string | null }>(
+    `SELECT error_message AS msg FROM sluice.documents
+     WHERE id = ANY($1::bigint[]) AND status = 'processing' AND error_code = 'CONFIG_ERROR' LIMIT 1`,
+    [ids],
+  );
+  return rows[0]?.msg ?? undefined;
+}
+
+/** Whether any document was ever ingested into a collection. */
+export async function collectionHasDocuments(pool: Pool, collection: string): Promise<boolean> {
+  const { rows } = await pool.query('SELECT 1 FROM sluice.documents WHERE collection = $1 LIMIT 1', [
+    collection,
+  ]);
+  return rows.length > 0;
+}
+
+/** Failed documents in one collection, or in all when `collection` is null. */
+export async function failedInCollection(pool: Pool, collection: string | null): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM sluice.documents WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1)`,
+    [collection],
+  );
+  return Number(rows[0]?.n ?? 0);
+}

@@ -43,24 +43,24 @@ export async function connectRedis(url: string, kind: 'producer' | 'worker'): Pr
   }
 }
 
-/** The eviction policy, or undefined when CONFIG is not allowed (managed Redis). */
-export async function evictionPolicy(redis: Redis): Promise<string | undefined> {
+/** A Redis CONFIG value, or undefined when CONFIG is not allowed (managed Redis). */
+async function configValue(redis: Redis, name: string): Promise<string | undefined> {
   try {
-    const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    const res = (await redis.config('GET', name)) as string[];
     return res[1];
   } catch {
     return undefined;
   }
 }
 
+/** The eviction policy, or undefined when CONFIG is not allowed (managed Redis). */
+export function evictionPolicy(redis: Redis): Promise<string | undefined> {
+  return configValue(redis, 'maxmemory-policy');
+}
+
 /** Whether Redis persists every write (appendonly): 'yes', 'no', or undefined when CONFIG is not allowed. */
-export async function appendOnly(redis: Redis): Promise<string | undefined> {
-  try {
-    const res = (await redis.config('GET', 'appendonly')) as string[];
-    return res[1];
-  } catch {
-    return undefined;
-  }
+export function appendOnly(redis: Redis): Promise<string | undefined> {
+  return configValue(redis, 'appendonly');
 }
 
 /** The warning for a Redis that does not persist every write, or undefined when it does (or cannot tell). */

@@ -87,6 +87,20 @@ function keptRanges(text: string): Array<[number, number]> {
     .filter(([a, b]) => b > a);
 }
 
+/**
+ * The same heading, however typeset: section numbers ("6.9 "), case, quotes and
+ * punctuation aside (a PDF's text line vs its bookmark title).
+ */
+function sameWords(text: string, heading: string): boolean {
+  const words = (s: string) =>
+    s
+      .replace(/^\s*[\d.]+\s+/, '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}]+/gu, '');
+  const a = words(text);
+  return a.length > 0 && a === words(heading);
+}
+
 function samePath(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((h, i) => h === b[i]);
 }
@@ -135,7 +149,7 @@ export function groupSegments(
       groups.push({
         segments: [seg],
         headingPath: seg.headingPath,
-        headingOnly: heading !== undefined && seg.text.trim() === heading.trim(),
+        headingOnly: heading !== undefined && sameWords(seg.text, heading),
       });
     }
   }

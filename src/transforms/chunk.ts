@@ -112,7 +112,8 @@ export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions):
         ? opts
         : { ...opts, maxTokens: Math.max(1, opts.maxTokens - contextTokens) };
     const map = offsetMap(group.segments);
-    for (const piece of locate(map.text, await splitter.splitText(map.text), opts.overlap, measure)) {
+    const pieces = locate(map.text, await splitter.splitText(map.text), opts.overlap, measure);
+    for (const piece of absorbTiny(map.text, pieces, minSizeOf(opts), measure)) {
       for (const part of await fitTokens(piece.text, countTokens(piece.text), fitOpts, countTokens, 0)) {
         const at = piece.at + part.at;
         const embedded = context ? `${context}${CONTEXT_SEPARATOR}${part.text}` : part.text;
@@ -213,6 +214,37 @@ function locate(text: string, pieces: string[], overlap: number, measure: (s: st
     from = at + 1;
     prevEnd = at + piece.length;
     out.push({ text: piece, at });
+  }
+  return out;
+}
+
+/**
+ * The splitter cuts at blank lines first, so a short heading or line before a long
+ * paragraph can come out alone. A piece under `min` joins the piece after it (or,
+ * when last, the one before), taking the text between them, so no chunk is a stray
+ * heading. A joined piece may pass `size` by at most `min`; token limits are applied after.
+ */
+function absorbTiny(text: string, pieces: Located[], min: number, measure: (s: string) => number): Located[] {
+  if (pieces.length < 2 || min <= 0) return pieces;
+  const out: Located[] = [];
+  let carry: Located | undefined;
+  for (const [i, piece] of pieces.entries()) {
+    let p = piece;
+    if (carry) {
+      const end = p.at + p.text.length;
+      p = carry.at < p.at ? { at: carry.at, text: text.slice(carry.at, end) } : p;
+      carry = undefined;
+    }
+    if (measure(p.text) < min && i < pieces.length - 1) carry = p;
+    else out.push(p);
+  }
+  const last = out.at(-1);
+  const before = out.at(-2);
+  if (last && before && measure(last.text) < min && before.at <= last.at) {
+    out.splice(-2, 2, {
+      at: before.at,
+      text: text.slice(before.at, Math.max(before.at + before.text.length, last.at + last.text.length)),
+    });
   }
   return out;
 }

@@ -3,9 +3,10 @@
 // the way `ingest` takes them, honest status and search output, one-line errors.
 // In-process workers (the pipeline's) do the work; the CLI runs as a user runs it.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, spawnWorker, waitExit } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/corpus.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 
@@ -179,6 +180,69 @@ describe('delete and retry take paths the way ingest does', () => {
       "SELECT status FROM sluice.documents WHERE uri LIKE '%dedication.txt'",
     );
     expect(row?.status).toBe('deleted');
+  });
+});
+
+describe('run reports only its own documents', () => {
+  it('says when jobs from an earlier ingest are queued too, and summarises only this run', async () => {
+    // Its own queue prefix: the in-process workers of this file never see these jobs.
+    const prefix = `fh-run-${process.pid}`;
+    const env = { ...p.env, SLUICE_QUEUE_PREFIX: prefix };
+    const a = join(scratch.dir, 'left-over.txt');
+    const b = join(scratch.dir, 'mine.txt');
+    writeFileSync(a, 'A leftover document about tide tables and harbour pilots.');
+    writeFileSync(b, 'This run’s own document about lighthouse lenses.');
+    try {
+      expect((await runCli(['ingest', a, '--collection', 'A'], { env })).code).toBe(0);
+      const res = await runCli(['run', b, '--collection', 'B', '--json'], { env });
+      expect(res.code).toBe(0);
+      expect(res.stderr).toContain('1 job(s) from earlier ingests are queued too');
+      const out = JSON.parse(res.stdout) as { files: number; done: number; failed: number };
+      expect(out).toMatchObject({ files: 1, done: 1, failed: 0 });
+    } finally {
+      const keys = await p.rt.redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await p.rt.redis.del(...keys);
+    }
+  });
+});
+
+describe('a wrong embedder URL', () => {
+  it('ingest --wait says at once that the embed stage is paused by the setting', async () => {
+    // A port with nothing listening: the stand-in for a mistyped OPENAI_BASE_URL.
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const { port } = srv.address() as { port: number };
+    await new Promise<void>((r) => srv.close(() => r()));
+    const prefix = `fh-url-${process.pid}`;
+    const env = {
+      ...p.env,
+      SLUICE_QUEUE_PREFIX: prefix,
+      SLUICE_COLLECTION: 'remote',
+      SLUICE_EMBEDDER: 'openai',
+      OPENAI_API_KEY: 'sk-test-0123456789',
+      OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+    };
+    const file = join(scratch.dir, 'remote.txt');
+    writeFileSync(file, 'A document for a remote embedder that is not there.');
+    const empty = join(scratch.dir, 'remote-empty.txt');
+    writeFileSync(empty, ' ');
+    const worker = await spawnWorker(env);
+    let workerLog = '';
+    worker.stderr?.on('data', (d) => (workerLog += d));
+    try {
+      const res = await runCli(['ingest', file, empty, '--wait', '--timeout', '20'], { env });
+      // Worker warnings name the file, not only its id.
+      expect(workerLog).toMatch(/extract failed for document \d+ \(.*remote-empty\.txt\)/);
+      expect(res.code).toBe(2); // one document still waiting when the timeout ends
+      expect(res.stderr).toContain('embedding is paused by a configuration error');
+      expect(res.stderr).toContain(`127.0.0.1:${port} cannot be reached (ECONNREFUSED)`);
+      expect(res.stderr).toContain('check OPENAI_BASE_URL');
+    } finally {
+      worker.kill('SIGTERM');
+      await waitExit(worker);
+      const keys = await p.rt.redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await p.rt.redis.del(...keys);
+    }
   });
 });
 
