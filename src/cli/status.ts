@@ -29,6 +29,12 @@ export function register(program: Command, io: CliIO): void {
            WHERE status = 'processing' AND error_code = 'CONFIG_ERROR' AND ($1::text IS NULL OR collection = $1)`,
           [filter],
         );
+        // Documents indexed although the quality gate judged their text garbage (--accept-low-quality).
+        const lowQuality = await rt.pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM sluice.documents
+           WHERE status = 'done' AND (metadata->'quality'->>'low')::boolean AND ($1::text IS NULL OR collection = $1)`,
+          [filter],
+        );
         const failures = await rt.pool.query<{
           id: string;
           uri: string;
@@ -69,6 +75,7 @@ export function register(program: Command, io: CliIO): void {
           embeddingCache: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : null },
           embeddingProvider: provider,
           waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
+          lowQualityAccepted: Number(lowQuality.rows[0]?.n ?? 0),
           recentFailures: failures.rows.map((f) => ({
             id: Number(f.id),
             uri: f.uri,
@@ -107,6 +114,11 @@ export function register(program: Command, io: CliIO): void {
         if (report.waitingOnConfig > 0) {
           out.push(
             `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waiting.rows[0]?.msg ?? ''}`,
+          );
+        }
+        if (report.lowQualityAccepted > 0) {
+          out.push(
+            `indexed despite low text quality (--accept-low-quality): ${report.lowQualityAccepted} document(s)`,
           );
         }
         if (report.recentFailures.length > 0) out.push('recent failures:');
