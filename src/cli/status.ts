@@ -58,6 +58,12 @@ export function register(program: Command, io: CliIO): void {
           [filter],
         );
         const failedTotal = await failedInCollection(pool, filter);
+        // Documents indexed although the quality gate judged their text garbage (--accept-low-quality).
+        const lowQuality = await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM sluice.documents
+           WHERE status = 'done' AND (metadata->'quality'->>'low')::boolean AND ($1::text IS NULL OR collection = $1)`,
+          [filter],
+        );
         const failures = await pool.query<{
           id: string;
           uri: string;
@@ -107,6 +113,7 @@ export function register(program: Command, io: CliIO): void {
           waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
           heldDeletions,
           failedTotal,
+          lowQualityAccepted: Number(lowQuality.rows[0]?.n ?? 0),
           recentFailures: failures.rows.map((f) => ({
             id: Number(f.id),
             uri: f.uri,
@@ -159,6 +166,11 @@ export function register(program: Command, io: CliIO): void {
           out.push(
             `deletions held: ${h.held} from ${displayName(h.source)} (over SLUICE_DELETE_GUARD); ` +
               `\`sluice sources approve-deletes ${h.source}\` or \`discard-deletes\``,
+          );
+        }
+        if (report.lowQualityAccepted > 0) {
+          out.push(
+            `indexed despite low text quality (--accept-low-quality): ${report.lowQualityAccepted} document(s)`,
           );
         }
         if (report.recentFailures.length > 0) out.push('recent failures:');

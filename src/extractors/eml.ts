@@ -92,7 +92,13 @@ export function mailDocument(
   input: ExtractInput,
   attachmentCount = attachments.length,
 ): ExtractedDocument {
-  const email = { from: headers.from, to: headers.to, date: headers.date, subject: headers.subject };
+  // Every chunk carries these: a few recipients, not a mailing list's thousands.
+  const email = {
+    from: headers.from,
+    to: headers.to?.slice(0, 20),
+    date: headers.date,
+    subject: headers.subject,
+  };
   const headingPath = headers.subject ? [headers.subject] : [];
   let sections = body.map((s) => ({
     ...s,

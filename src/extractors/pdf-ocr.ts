@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../errors.ts';
+import { normalisePdfText } from './pdf-layout.ts';
+import type { Section } from './types.ts';
 
 /** OCR settings (from SLUICE_OCR_*), carried in ExtractLimits.ocr when OCR is on. */
 export interface OcrOptions {
@@ -83,6 +85,44 @@ export async function ocrPage(
       best = { text: result.text, confidence: result.confidence };
   }
   return best;
+}
+
+/**
+ * OCR the pages that gave no text (up to opts.maxPages), inserting their sections in
+ * page order, marked `ocr: true`. Returns what was done, for the document metadata.
+ */
+export async function ocrMissingPages(
+  doc: { getPage(n: number): Promise<OcrPage> },
+  sections: Section[],
+  pageCount: number,
+  failedPages: number[],
+  opts: OcrOptions,
+  signal: AbortSignal | undefined,
+): Promise<{ ocrPages: number[]; ocrFailedPages: number[]; ocrSkippedPages: number[] }> {
+  const withText = new Set(sections.map((s) => s.page));
+  const todo = Array.from({ length: pageCount }, (_, i) => i + 1).filter(
+    (n) => !withText.has(n) && !failedPages.includes(n),
+  );
+  const done = {
+    ocrPages: [] as number[],
+    ocrFailedPages: [] as number[],
+    ocrSkippedPages: todo.slice(opts.maxPages),
+  };
+  for (const n of todo.slice(0, opts.maxPages)) {
+    signal?.throwIfAborted();
+    try {
+      const result = await ocrPage(await doc.getPage(n), opts);
+      const text = result ? normalisePdfText(result.text).trim() : '';
+      if (!text) continue;
+      sections.push({ text, page: n, metadata: { ocr: true } });
+      done.ocrPages.push(n);
+    } catch (err) {
+      if ((err as SluiceError).code === 'CONFIG_ERROR') throw err;
+      done.ocrFailedPages.push(n); // over the page budget or an undecodable image: the other pages still count
+    }
+  }
+  sections.sort((a, b) => (a.page ?? 0) - (b.page ?? 0));
+  return done;
 }
 
 /** pdf.js's operator numbers, from the same pdf.js module instance pdf-parse uses. */

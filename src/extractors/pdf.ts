@@ -8,9 +8,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import { normalisePdfText, type PageLine, type PositionedItem, readingOrder } from './pdf-layout.ts';
-import { type OcrOptions, type OcrPage, ocrPage } from './pdf-ocr.ts';
+import { type OcrPage, ocrMissingPages } from './pdf-ocr.ts';
 import { outlineSections, type PdfOutlineSource, readOutline } from './pdf-outline.ts';
-import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
+import type { ExtractedDocument, ExtractInput, Extractor } from './types.ts';
 
 /** Options for {@link createPdfExtractor}. */
 export interface PdfExtractorOptions {
@@ -246,44 +246,6 @@ export function createPdfExtractor(options: PdfExtractorOptions = {}): Extractor
       }
     },
   };
-}
-
-/**
- * OCR the pages that gave no text (up to opts.maxPages), inserting their sections in
- * page order, marked `ocr: true`. Returns what was done, for the document metadata.
- */
-async function ocrMissingPages(
-  doc: PdfDoc,
-  sections: Section[],
-  pageCount: number,
-  failedPages: number[],
-  opts: OcrOptions,
-  signal: AbortSignal | undefined,
-): Promise<{ ocrPages: number[]; ocrFailedPages: number[]; ocrSkippedPages: number[] }> {
-  const withText = new Set(sections.map((s) => s.page));
-  const todo = Array.from({ length: pageCount }, (_, i) => i + 1).filter(
-    (n) => !withText.has(n) && !failedPages.includes(n),
-  );
-  const done = {
-    ocrPages: [] as number[],
-    ocrFailedPages: [] as number[],
-    ocrSkippedPages: todo.slice(opts.maxPages),
-  };
-  for (const n of todo.slice(0, opts.maxPages)) {
-    signal?.throwIfAborted();
-    try {
-      const result = await ocrPage(await doc.getPage(n), opts);
-      const text = result ? normalisePdfText(result.text).trim() : '';
-      if (!text) continue;
-      sections.push({ text, page: n, metadata: { ocr: true } });
-      done.ocrPages.push(n);
-    } catch (err) {
-      if ((err as SluiceError).code === 'CONFIG_ERROR') throw err;
-      done.ocrFailedPages.push(n); // over the page budget or an undecodable image: the other pages still count
-    }
-  }
-  sections.sort((a, b) => (a.page ?? 0) - (b.page ?? 0));
-  return done;
 }
 
 /** The default PDF extractor registered in index.ts. */

@@ -90,7 +90,8 @@ export function describeLowQuality(q: Pick<QualityReport, 'score' | 'reasons'>):
   const why = q.reasons.length > 0 ? q.reasons.join('; ') : 'text does not read like writing';
   return (
     `extracted text looks like garbage (quality ${q.score.toFixed(2)} < ${QUALITY_THRESHOLD}): ${why}; ` +
-    'check the file, or ingest it with --accept-low-quality (SLUICE_ACCEPT_LOW_QUALITY=true) to index it anyway'
+    'check the file; to index it anyway, re-ingest it with --force --accept-low-quality ' +
+    '(or set SLUICE_ACCEPT_LOW_QUALITY=true for the workers and run sluice retry)'
   );
 }
 

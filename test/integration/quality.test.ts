@@ -184,5 +184,7 @@ describe('quality gate and legacy charsets', () => {
     const doc = await docByName('base64.txt');
     expect(doc.status).toBe('done');
     expect(doc.metadata.quality?.low).toBe(true);
+    const status = await runCli(['status', '--json'], { env: p.env });
+    expect((JSON.parse(status.stdout) as { lowQualityAccepted: number }).lowQualityAccepted).toBe(1);
   }, 90_000);
 });

@@ -1,9 +1,13 @@
 // The quality gate's judgement on real text (no false positives on the fixtures'
 // scripts) and on the kinds of garbage it must catch, one signal at a time.
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { ExtractedDocument } from '../../../src/extractors/types.ts';
+import { pickExtractor } from '../../../src/extractors/index.ts';
+import { sniffType } from '../../../src/extractors/sniff.ts';
+import { DEFAULT_LIMITS, type ExtractedDocument } from '../../../src/extractors/types.ts';
 import { assessQuality, describeLowQuality, enforceQuality } from '../../../src/transforms/quality.ts';
-import { fixtureText } from '../extractors/fixtures.ts';
+import { fixture, fixtureText } from '../extractors/fixtures.ts';
 
 const doc = (text: string): ExtractedDocument => ({ metadata: {}, sections: [{ text }] });
 /** Deterministic pseudo-random bytes (no flaky seeds). */
@@ -89,5 +93,29 @@ describe('enforceQuality', () => {
 
   it('describes a low score without reasons too', () => {
     expect(describeLowQuality({ score: 0.2, reasons: [] })).toMatch(/does not read like writing/);
+  });
+});
+
+describe('no false positives on the real fixtures', () => {
+  const FILES = [
+    ...['txt', 'md', 'html'].flatMap((dir) =>
+      readdirSync(fileURLToPath(new URL(`../../fixtures/${dir}/`, import.meta.url)))
+        .filter((f) => !f.includes('.expected.') && f !== 'uns-empty.txt')
+        .map((f) => `${dir}/${f}`),
+    ),
+    'pdf/docling-multi_page.pdf',
+    'pdf/uns-multi-column-2p.pdf',
+    'pdf/docling-right_to_left_01.pdf',
+    'pdf/pdfjs-ArabicCIDTrueType.pdf',
+    'eml/uns-fake-email.eml',
+    'eml/uns-email-no-utf8-2014-03-17.111517.eml',
+  ];
+
+  it.each(FILES)('%s passes the gate', async (path) => {
+    const bytes = fixture(path);
+    const mime = await sniffType(bytes, path);
+    const doc = await pickExtractor(mime).extract({ bytes, mime, filename: path, limits: DEFAULT_LIMITS });
+    const q = assessQuality(doc);
+    expect(q.low, `${path}: ${q.score} ${q.reasons.join('; ')}`).toBe(false);
   });
 });
