@@ -6,12 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError } from '../errors.ts';
 import { bumpGenerationRequeue, failGenerationDoc, staleGenerationDocs } from '../loaders/generation-docs.ts';
-import {
-  activateGeneration,
-  autoSwitchable,
-  buildingGenerations,
-  markReadyIfComplete,
-} from '../loaders/generations.ts';
+import { activateGeneration } from '../loaders/generation-switch.ts';
+import { autoSwitchable, buildingGenerations, markReadyIfComplete } from '../loaders/generations.ts';
 import { ensureGenerationIndex, type IndexOutcome } from '../loaders/pgvector.ts';
 import { type JobPayload, jobId } from './jobs.ts';
 import { enqueue, FINISHED } from './queues.ts';
