@@ -55,12 +55,15 @@ export async function reconcileGenerations(
 
 /**
  * Marks builds with nothing left in flight ready (the last document may have
- * failed or been deleted rather than loaded), then switches those with
- * --auto-switch, their index built first.
+ * failed or been deleted rather than loaded).
  */
-export async function advanceGenerations(rt: Runtime): Promise<string[]> {
+export async function markBuildsReady(rt: Runtime): Promise<void> {
   for (const g of await buildingGenerations(rt.pool))
     await markReadyIfComplete(rt.pool, g.collection, g.generation);
+}
+
+/** Switches ready builds that asked for it (--auto-switch), their index built first. */
+export async function autoSwitch(rt: Runtime): Promise<string[]> {
   const switched: string[] = [];
   for (const g of await autoSwitchable(rt.pool)) {
     const index = await ensureGenerationIndex(rt.pool, g.collection, g.generation);
