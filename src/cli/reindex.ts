@@ -2,6 +2,7 @@
 // with new settings (flags over config), price it first with --dry-run, wait for
 // it with --wait, switch by itself with --auto-switch.
 import type { Command } from 'commander';
+import { getGeneration } from '../loaders/generations.ts';
 import { withRuntime } from './context.ts';
 import { estimateText } from './dry-run.ts';
 import { generationJson, generationLine, settingsText } from './generation-view.ts';
@@ -34,13 +35,15 @@ export function positiveInt(value: string | undefined, flag: string): number | u
 export function register(program: Command, io: CliIO): void {
   program
     .command('reindex')
-    .description('rebuild a collection with new embedder or chunk settings beside the one searches use')
+    .description(
+      'rebuild a collection beside the generation searches use: with the flags changed, or (no flags) with the configured settings',
+    )
     .option('--collection <name>', 'collection (default: SLUICE_COLLECTION or "default")')
-    .option('--embedder <id>', 'hash | openai | ollama | local (default: SLUICE_EMBEDDER)')
-    .option('--model <name>', 'embedding model (default: SLUICE_EMBED_MODEL or the provider default)')
-    .option('--dimensions <n>', 'vector width (default: SLUICE_EMBED_DIMENSIONS or the model native width)')
-    .option('--chunk-size <n>', 'chunk size (default: SLUICE_CHUNK_SIZE)')
-    .option('--chunk-overlap <n>', 'chunk overlap (default: SLUICE_CHUNK_OVERLAP)')
+    .option('--embedder <id>', "hash | openai | ollama | local (default: the active generation's)")
+    .option('--model <name>', "embedding model (default: the active generation's, or the new embedder's)")
+    .option('--dimensions <n>', "vector width (default: the active generation's, or the new model's native)")
+    .option('--chunk-size <n>', "chunk size (default: the active generation's)")
+    .option('--chunk-overlap <n>', "chunk overlap (default: the active generation's)")
     .option(
       '--budget <tokens>',
       'stop embedding for this build after this many tokens (raise by running again)',
@@ -57,19 +60,31 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const budget = positiveInt(opts.budget, '--budget');
       const timeout = positiveInt(opts.timeout, '--timeout');
-      const config = readConfig(io, g, {
-        collection: opts.collection,
-        embedder: opts.embedder,
-        embedModel: opts.model,
-        embedDimensions: opts.dimensions,
-        chunkSize: opts.chunkSize,
-        chunkOverlap: opts.chunkOverlap,
-      });
+      const config = readConfig(io, g, { collection: opts.collection });
       const code = await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
-        const { estimateReindex, startReindex, waitForBuild } = await import('../queue/reindex.ts');
+        const { estimateReindex, startReindex, targetConfig, waitForBuild } = await import(
+          '../queue/reindex.ts'
+        );
+        const active = await getGeneration(rt.pool, config.collection);
+        if (!active) {
+          throw new ExitError(
+            EXIT.usage,
+            `error: collection "${config.collection}" does not exist: ingest something first`,
+          );
+        }
+        const flags = {
+          embedder: opts.embedder,
+          model: opts.model,
+          dimensions: opts.dimensions,
+          chunkSize: opts.chunkSize,
+          chunkOverlap: opts.chunkOverlap,
+        };
+        const target = targetConfig(config, active, flags, (o) =>
+          readConfig(io, g, { collection: opts.collection, ...o }),
+        );
         const req = {
           collection: config.collection,
-          target: config,
+          target,
           autoSwitch: opts.autoSwitch === true,
           budgetTokens: budget,
         };

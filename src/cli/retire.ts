@@ -1,7 +1,7 @@
 // `sluice retire C N`: drop a generation that is not active (its chunks and
 // index); cancels a build in progress.
 import type { Command } from 'commander';
-import { dropGenerationIndex, retireGeneration } from '../loaders/generations.ts';
+import { dropGenerationIndex, retireGeneration } from '../loaders/generation-switch.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 

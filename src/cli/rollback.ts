@@ -1,6 +1,6 @@
 // `sluice rollback C`: return searches to the generation active before the last switch.
 import type { Command } from 'commander';
-import { previousGeneration } from '../loaders/generations.ts';
+import { previousGeneration } from '../loaders/generation-switch.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 

@@ -40,6 +40,20 @@ export async function startGenerationStage(
   return rowCount === 1;
 }
 
+/**
+ * Forgets a ledger row whose version is no longer the document's (edited, or
+ * deleted): the build need not wait for it. A newer version that loads live is
+ * queued for the generation again (queueFollowUps).
+ */
+export async function dropStaleGenerationDoc(pool: Pool, r: GenerationDocRef): Promise<void> {
+  await pool.query(
+    `DELETE FROM sluice.generation_documents gd WHERE ${KEY} AND status <> 'done'
+       AND NOT EXISTS (SELECT 1 FROM sluice.documents d
+                       WHERE d.id = gd.document_id AND d.content_hash = gd.content_hash AND d.status <> 'deleted')`,
+    args(r),
+  );
+}
+
 /** Whether this version is already loaded into the generation (a re-delivered job). */
 export async function generationDocDone(pool: Pool, r: GenerationDocRef): Promise<boolean> {
   const { rowCount } = await pool.query(

@@ -6,12 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError } from '../errors.ts';
 import { bumpGenerationRequeue, failGenerationDoc, staleGenerationDocs } from '../loaders/generation-docs.ts';
-import {
-  activateGeneration,
-  autoSwitchable,
-  buildingGenerations,
-  markReadyIfComplete,
-} from '../loaders/generations.ts';
+import { activateGeneration } from '../loaders/generation-switch.ts';
+import { autoSwitchable, buildingGenerations, markReadyIfComplete } from '../loaders/generations.ts';
 import { ensureGenerationIndex, type IndexOutcome } from '../loaders/pgvector.ts';
 import { type JobPayload, jobId } from './jobs.ts';
 import { enqueue, FINISHED } from './queues.ts';
@@ -59,12 +55,15 @@ export async function reconcileGenerations(
 
 /**
  * Marks builds with nothing left in flight ready (the last document may have
- * failed or been deleted rather than loaded), then switches those with
- * --auto-switch, their index built first.
+ * failed or been deleted rather than loaded).
  */
-export async function advanceGenerations(rt: Runtime): Promise<string[]> {
+export async function markBuildsReady(rt: Runtime): Promise<void> {
   for (const g of await buildingGenerations(rt.pool))
     await markReadyIfComplete(rt.pool, g.collection, g.generation);
+}
+
+/** Switches ready builds that asked for it (--auto-switch), their index built first. */
+export async function autoSwitch(rt: Runtime): Promise<string[]> {
   const switched: string[] = [];
   for (const g of await autoSwitchable(rt.pool)) {
     const index = await ensureGenerationIndex(rt.pool, g.collection, g.generation);

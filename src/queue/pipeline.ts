@@ -50,8 +50,9 @@ export function settingsKey(s: PipelineSettings): string {
   return [s.embedder, s.model, s.dimensions, s.chunkSize, s.chunkOverlap].join('|');
 }
 
-/** The configuration that builds a pipeline with these settings (everything else as configured). */
-export function configFor(config: Config, s: PipelineSettings): Config {
+/** The width to ask the provider for (undefined: its native width). */
+export function requestWidth(s: PipelineSettings): number | undefined {
+  if (s.requestDimensions !== undefined) return s.requestDimensions ?? undefined;
   const known =
     s.embedder === 'openai'
       ? lookupModel(OPENAI_MODELS, s.model)
@@ -59,8 +60,12 @@ export function configFor(config: Config, s: PipelineSettings): Config {
         ? lookupModel(OLLAMA_MODELS, s.model)
         : undefined;
   // A model's native width is not sent as a request option: some models refuse `dimensions`.
-  const guessed = s.embedder === 'local' || known?.dimensions === s.dimensions ? undefined : s.dimensions;
-  const dims = s.requestDimensions === undefined ? guessed : (s.requestDimensions ?? undefined);
+  return s.embedder === 'local' || known?.dimensions === s.dimensions ? undefined : s.dimensions;
+}
+
+/** The configuration that builds a pipeline with these settings (everything else as configured). */
+export function configFor(config: Config, s: PipelineSettings): Config {
+  const dims = requestWidth(s);
   const out: Config = {
     ...config,
     embedder: s.embedder as Config['embedder'],

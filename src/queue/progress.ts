@@ -5,6 +5,7 @@
 
 import { getDocument, markFailed, markStage, markWaiting, type Stage } from '../loaders/documents.ts';
 import {
+  dropStaleGenerationDoc,
   failGenerationDoc,
   generationDocDone,
   startGenerationStage,
@@ -33,7 +34,11 @@ export function progressOf(rt: Runtime, p: JobPayload): DocProgress {
       contentHash: p.contentHash,
     };
     return {
-      start: (stage, attempt) => startGenerationStage(pool, ref, stage, attempt),
+      async start(stage, attempt) {
+        if (await startGenerationStage(pool, ref, stage, attempt)) return true;
+        await dropStaleGenerationDoc(pool, ref);
+        return false;
+      },
       alreadyDone: () => generationDocDone(pool, ref),
       fail: (failure) => failGenerationDoc(pool, ref, failure),
       wait: (code, message) => waitGenerationDoc(pool, ref, code, message),

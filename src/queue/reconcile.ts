@@ -7,7 +7,7 @@
 // document that kills its worker every time still ends failed with a reason.
 import { bumpRequeue, markFailed, staleInFlight } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
-import { advanceGenerations, reconcileGenerations } from './generations.ts';
+import { autoSwitch, markBuildsReady, reconcileGenerations } from './generations.ts';
 import { jobId, payloadFor } from './jobs.ts';
 import { enqueue, FINISHED } from './queues.ts';
 import type { Runtime } from './runtime.ts';
@@ -55,7 +55,7 @@ export async function reconcile(
   const built = await reconcileGenerations(rt, opts);
   result.requeued += built.requeued;
   result.failed += built.failed;
-  await advanceGenerations(rt);
+  await markBuildsReady(rt);
   await rt.redis.del(lock);
   return result;
 }
@@ -74,7 +74,9 @@ export function startReconciler(rt: Runtime, intervalMs: number): { stop(): Prom
     }
     // Index builds can take long; they run beside the sweep, one at a time.
     if (!indexing && !stopped) {
+      // Builds' indexes too, so a ready build then switches (--auto-switch) at once.
       indexing = buildMissingIndexes(rt.pool)
+        .then(() => autoSwitch(rt))
         .catch((err) => rt.log.warn(`index build: ${(err as Error).message}`))
         .finally(() => {
           indexing = undefined;

@@ -9,6 +9,7 @@ import { activeDocuments } from '../loaders/documents.ts';
 import { requeueFailedGenerationDocs } from '../loaders/generation-docs.ts';
 import {
   createGeneration,
+  type GenerationInfo,
   type GenerationSummary,
   getGeneration,
   listGenerations,
@@ -18,7 +19,7 @@ import {
 import { type Estimate, estimate } from './estimate.ts';
 import { switchTo } from './generations.ts';
 import type { JobPayload } from './jobs.ts';
-import { type Pipeline, type PipelineSettings, settingsKey } from './pipeline.ts';
+import { type Pipeline, type PipelineSettings, requestWidth, settingsKey } from './pipeline.ts';
 import { enqueue } from './queues.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -191,4 +192,48 @@ async function summaryOf(rt: Runtime, collection: string, generation: number): P
   const found = (await listGenerations(rt.pool, collection)).find((g) => g.generation === generation);
   if (!found) throw new SluiceError('INTERNAL', `generation ${generation} of "${collection}" disappeared`);
   return found;
+}
+
+/** The settings flags of `reindex`, as given (strings from the command line). */
+export interface SettingFlags {
+  embedder?: string | undefined;
+  model?: string | undefined;
+  dimensions?: string | undefined;
+  chunkSize?: string | undefined;
+  chunkOverlap?: string | undefined;
+}
+
+/**
+ * The configuration a re-index builds with. Without flags it is the configured
+ * one (change the config, run `reindex`). With flags, the active generation's
+ * settings are the base and only what the flags name changes; a new embedder or
+ * model starts from its configured (or default) model and its native width.
+ * `read` validates overrides as the configuration loader does.
+ */
+export function targetConfig(
+  config: Config,
+  active: GenerationInfo,
+  flags: SettingFlags,
+  read: (overrides: Record<string, unknown>) => Config,
+): Config {
+  if (!Object.values(flags).some((v) => v !== undefined)) return config;
+  const embedder = flags.embedder ?? active.embedder;
+  const sameEmbedder = embedder === active.embedder;
+  const sameModel = sameEmbedder && (flags.model === undefined || flags.model === active.model);
+  const activeWidth = requestWidth(active);
+  const out = read({
+    embedder,
+    embedModel: flags.model ?? (sameEmbedder && embedder !== 'hash' ? active.model : undefined),
+    embedDimensions: flags.dimensions ?? (sameModel ? activeWidth : undefined),
+    chunkSize: flags.chunkSize ?? active.chunkSize,
+    chunkOverlap: flags.chunkOverlap ?? active.chunkOverlap,
+  });
+  // What the flags leave open comes from the provider, not from settings meant for another
+  // embedder or model (read() keeps configured values for overrides left undefined).
+  const configuredModel =
+    config.embedder === embedder && (flags.model === undefined || flags.model === config.embedModel);
+  if (flags.model === undefined && !sameEmbedder && config.embedder !== embedder) delete out.embedModel;
+  if (flags.dimensions === undefined && (sameModel ? activeWidth === undefined : !configuredModel))
+    delete out.embedDimensions;
+  return out;
 }

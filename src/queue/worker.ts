@@ -34,6 +34,7 @@ export function createStageWorker(
 ): Worker<JobPayload> {
   const { config, log } = rt;
   let configErrorLogged = false;
+  let budgetLogged = false;
 
   const processor = async (
     job: Job<JobPayload>,
@@ -73,6 +74,7 @@ export function createStageWorker(
       const next = nextStage(stage);
       if (next && outcome !== 'superseded') await enqueue(rt.queues, next, p);
       configErrorLogged = false;
+      if (stage === 'embed') budgetLogged = false;
       return outcome;
     } catch (err) {
       const code = errorCodeOf(err);
@@ -83,7 +85,9 @@ export function createStageWorker(
         await progressOf(rt, payload)
           .wait(code, message)
           .catch(() => undefined);
-        log.warn(`embed paused for document ${payload.documentId}: ${message}`);
+        // Once per pause, not once per document per recheck.
+        if (!budgetLogged) log.warn(`embedding paused: ${message}`);
+        budgetLogged = true;
         await job.moveToDelayed(Date.now() + BUDGET_RECHECK_MS, token);
         throw new DelayedError();
       }

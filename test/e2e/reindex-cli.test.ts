@@ -105,6 +105,10 @@ describe('a re-index from the command line', () => {
     const sw = await sluice(['switch', 'default', '--json']);
     expect(sw.code).toBe(0);
     expect(json(sw.stdout)).toMatchObject({ from: 1, to: 2 });
+    // Flags change only what they name: a chunk change keeps the active generation's 256 dims.
+    const next = await sluice(['reindex', '--chunk-size', '500', '--dry-run', '--json']);
+    expect(next.code).toBe(0);
+    expect(json(next.stdout)).toMatchObject({ dimensions: 256, embedder: 'hash' });
     const found = await sluice(['search', 'harbor lights', '--json']);
     expect(found.code).toBe(0);
     expect((json(found.stdout).results as { uri: string }[])[0]?.uri).toMatch(/doc-2\.md$/);

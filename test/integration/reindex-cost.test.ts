@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStatus } from '../../src/cli/build-status.ts';
 import type { Config } from '../../src/config.ts';
-import { retireGeneration } from '../../src/loaders/generations.ts';
+import { retireGeneration } from '../../src/loaders/generation-switch.ts';
 import { estimateIngest } from '../../src/queue/estimate.ts';
 import { waitForDocuments } from '../../src/queue/producer.ts';
 import { estimateReindex, startReindex, waitForBuild } from '../../src/queue/reindex.ts';

@@ -71,7 +71,7 @@ beforeAll(async () => {
     await workers.close();
     await clean.close();
   }
-});
+}, 300_000); // two full runs of the corpus (ingest, re-index)
 
 afterAll(() => docs?.cleanup());
 
@@ -131,5 +131,5 @@ describe.each([
       if (rescuer) await waitExit(rescuer);
       await p.close();
     }
-  });
+  }, 240_000); // an ingest, worker starts, lock expiry, and the build
 });

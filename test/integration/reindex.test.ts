@@ -7,7 +7,8 @@ import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteDocuments } from '../../src/loaders/documents.ts';
-import { listGenerations, retireGeneration } from '../../src/loaders/generations.ts';
+import { retireGeneration } from '../../src/loaders/generation-switch.ts';
+import { listGenerations } from '../../src/loaders/generations.ts';
 import { searchChunks } from '../../src/loaders/pgvector.ts';
 import { switchTo } from '../../src/queue/generations.ts';
 import { waitForDocuments } from '../../src/queue/producer.ts';
@@ -175,6 +176,43 @@ describe('re-index 384 → 256 dims while searching, editing and deleting', () =
     expect(retired.chunks).toBeGreaterThan(0);
     expect((await chunksOf(2)).size).toBe(0);
     expect((await chunksOf(1)).size).toBe(docs.files.length); // one deleted, one added
+  });
+});
+
+describe('--auto-switch', () => {
+  it("a worker's maintenance tick switches a complete build by itself, index first", async () => {
+    const started = await startReindex(p.rt, {
+      collection: 'default',
+      target: { ...p.config, chunkSize: 500, chunkOverlap: 50 },
+      autoSwitch: true,
+    });
+    expect(started).toMatchObject({ generation: 3, from: 1 });
+    // No one calls switch: the in-process workers' reconciler tick does it.
+    await waitUntil(
+      'generation 3 to become active',
+      async () => {
+        const [c] = await p.query<{ g: number }>(
+          `SELECT active_generation AS g FROM sluice.collections WHERE name = 'default'`,
+        );
+        return c?.g === 3;
+      },
+      60_000,
+    );
+    const gens = await listGenerations(p.rt.pool, 'default');
+    expect(gens.map((g) => [g.generation, g.state])).toEqual([
+      [3, 'active'],
+      [2, 'retired'],
+      [1, 'ready'],
+    ]);
+    const [index] = await p.query<{ valid: boolean }>(
+      `SELECT i.indisvalid AS valid FROM sluice.collection_generations g
+       JOIN pg_class c ON c.relname = g.index_name JOIN pg_index i ON i.indexrelid = c.oid
+       WHERE g.collection = 'default' AND g.generation = 3`,
+    );
+    expect(index).toEqual({ valid: true });
+    const s = await search('language text document');
+    expect(s.generation).toBe(3);
+    expect(s.hits.length).toBeGreaterThan(0);
   });
 });
 

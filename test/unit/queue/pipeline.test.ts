@@ -3,9 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.ts';
 import { costOf, pricePerMTok } from '../../../src/embedders/prices.ts';
+import type { GenerationInfo } from '../../../src/loaders/generations.ts';
 import { queryFromText } from '../../../src/queue/compare.ts';
 import { jobId, parsePayload } from '../../../src/queue/jobs.ts';
 import { configFor, type PipelineSettings, settingsKey } from '../../../src/queue/pipeline.ts';
+import { targetConfig } from '../../../src/queue/reindex.ts';
 
 const config = loadConfig({ env: { OPENAI_API_KEY: 'k' }, cwd: '/' });
 const openai = (model: string, dimensions: number): PipelineSettings => ({
@@ -91,5 +93,60 @@ describe('prices', () => {
 describe('compare', () => {
   it('draws a query from the first words of a chunk', () => {
     expect(queryFromText('  one two\nthree   four ', 3)).toBe('one two three');
+  });
+});
+
+describe('reindex targets', () => {
+  const gen = (patch: Partial<GenerationInfo>): GenerationInfo => ({
+    name: 'default',
+    generation: 1,
+    dimensions: 384,
+    vectorType: 'vector',
+    embedder: 'hash',
+    model: 'hash-v1',
+    state: 'active',
+    chunkSize: 1000,
+    chunkOverlap: 150,
+    requestDimensions: null,
+    indexName: 'x',
+    autoSwitch: false,
+    budgetTokens: null,
+    tokensEmbedded: 0,
+    ...patch,
+  });
+  const read = (overrides: Record<string, unknown>) =>
+    loadConfig({ env: { OPENAI_API_KEY: 'k' }, cwd: '/', overrides });
+
+  it('without flags: the configured settings', () => {
+    expect(targetConfig(config, gen({}), {}, read)).toBe(config);
+  });
+
+  it('with flags: the active generation changed only where the flags say', () => {
+    const t = targetConfig(
+      config,
+      gen({ dimensions: 256, requestDimensions: 256 }),
+      { chunkSize: '500' },
+      read,
+    );
+    expect(t).toMatchObject({ embedder: 'hash', embedDimensions: 256, chunkSize: 500, chunkOverlap: 150 });
+    const native = targetConfig(config, gen({}), { chunkOverlap: '50' }, read);
+    expect(native.embedDimensions).toBeUndefined();
+    expect(native.chunkOverlap).toBe(50);
+  });
+
+  it('a new model or embedder starts from its own native width and default model', () => {
+    const small = gen({
+      embedder: 'openai',
+      model: 'text-embedding-3-small',
+      dimensions: 64,
+      requestDimensions: 64,
+    });
+    const large = targetConfig(config, small, { model: 'text-embedding-3-large' }, read);
+    expect(large).toMatchObject({ embedder: 'openai', embedModel: 'text-embedding-3-large' });
+    expect(large.embedDimensions).toBeUndefined();
+    const other = targetConfig(config, gen({}), { embedder: 'openai' }, read);
+    expect(other.embedder).toBe('openai');
+    expect(other.embedModel).toBeUndefined();
+    expect(other.embedDimensions).toBeUndefined();
   });
 });
