@@ -235,6 +235,7 @@ describe('S3 bucket source', () => {
         wk.on('completed', () => done[i]!++);
         workers.push(wk);
       }
+      await Promise.all(workers.map((wk) => wk.waitUntilReady()));
       const keys = Array.from({ length: 6 }, (_, i) => `shared/doc-${i}.txt`);
       for (const k of keys) await s3.put(BUCKET, k, `${k}\n${TEXT}`);
       await watch('shared/');
