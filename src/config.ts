@@ -56,6 +56,7 @@ export const ENV_KEYS = {
   SLUICE_WATCH_EXCLUDE: 'watchExclude',
   SLUICE_S3_POLL_MS: 's3PollMs',
   SLUICE_S3_PATH_STYLE: 's3PathStyle',
+  SLUICE_S3_SQS_URL: 's3SqsUrl',
   AWS_REGION: 'awsRegion',
   AWS_ENDPOINT_URL_S3: 's3Endpoint',
   AWS_ENDPOINT_URL: 'awsEndpoint',
@@ -135,6 +136,8 @@ export const configSchema = z.object({
   watchExclude: z.string().optional(),
   s3PollMs: int(1000).default(60_000),
   s3PathStyle: bool.optional(),
+  /** SQS queue receiving the bucket's S3 event notifications: changes are listed at once. */
+  s3SqsUrl: z.string().url().optional(),
   awsRegion: z.string().min(1).optional(),
   s3Endpoint: z.string().url().optional(),
   awsEndpoint: z.string().url().optional(),

@@ -39,6 +39,7 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
   let retryTimer: NodeJS.Timeout | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   let unlinkTimer: NodeJS.Timeout | undefined;
+  let dirTimer: NodeJS.Timeout | undefined;
   let reconcileTimer: NodeJS.Timeout | undefined;
   let failing = false;
   const unlinked = new Set<string>();
@@ -175,8 +176,9 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
       unlinkTimer = setTimeout(() => void flushUnlinks(), Math.max(200, Math.min(opts.stableMs, 2000)));
     });
     watcher.on('unlinkDir', () => {
-      clearTimeout(unlinkTimer);
-      unlinkTimer = setTimeout(() => void reconcile(), Math.max(200, Math.min(opts.stableMs, 2000)));
+      // A removed folder: a full scan settles everything under it (its files' unlinks flush too).
+      clearTimeout(dirTimer);
+      dirTimer = setTimeout(() => void reconcile(), Math.max(200, Math.min(opts.stableMs, 2000)));
     });
     watcher.on('error', (err) => {
       if (eventsLost) return;
@@ -217,7 +219,7 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
     },
     async close() {
       closed = true;
-      for (const timer of [retryTimer, graceTimer, unlinkTimer]) clearTimeout(timer);
+      for (const timer of [retryTimer, graceTimer, unlinkTimer, dirTimer]) clearTimeout(timer);
       clearInterval(reconcileTimer);
       tracker.close();
       await ready.catch(() => undefined);

@@ -51,8 +51,9 @@ async function multipartFile(req: Request, maxBytes: number): Promise<Upload> {
       fields[name] = value;
     });
     bb.on('file', (_name, stream, info) => {
-      // busboy stops at fileSize and flags it; the store counts too and refuses past maxBytes.
-      stream.on('limit', () => stream.destroy(tooLarge(maxBytes)));
+      // busboy stops at fileSize (maxBytes + 1), so the store's own count sees the overflow and
+      // refuses it. Errors before the store attaches surface there too (as a premature close).
+      stream.on('error', () => undefined);
       resolve({ stream, fileName: info.filename ?? 'upload', fields });
     });
     bb.on('error', (err) => reject(badRequest(`malformed multipart body: ${messageOf(err)}`)));
@@ -87,7 +88,9 @@ export function createUploadRoutes(deps: UploadDeps): Hono {
     const maxBytes = rt.config.maxFileBytes;
     const declared = Number(c.req.header('content-length') ?? Number.NaN);
     // A declared length over the limit (plus room for multipart framing) is refused before reading.
-    if (declared > maxBytes + 64 * 1024) return c.json({ error: tooLarge(maxBytes).message }, 413);
+    // The server drains what is left of a refused body (bounded) so the answer reaches the client.
+    const refuse = (error: string, status: 400 | 413 | 503) => c.json({ error }, status);
+    if (declared > maxBytes + 64 * 1024) return refuse(tooLarge(maxBytes).message, 413);
     if (!c.req.raw.body) return c.json({ error: 'empty request body' }, 400);
     try {
       const multipart = /^multipart\/form-data/i.test(c.req.header('content-type') ?? '');
@@ -122,10 +125,10 @@ export function createUploadRoutes(deps: UploadDeps): Hono {
       return c.json({ id, collection, uri: stored.uri, status: 'queued' }, 202);
     } catch (err) {
       const e = err as SluiceError;
-      if (e.code === 'TOO_LARGE') return c.json({ error: e.message }, 413);
-      if (e.details?.status === 400) return c.json({ error: e.message }, 400);
+      if (e.code === 'TOO_LARGE') return refuse(e.message, 413);
+      if (e.details?.status === 400) return refuse(e.message, 400);
       rt.log.warn(`upload failed: ${messageOf(err)}`);
-      return c.json({ error: `upload failed: ${messageOf(err)}` }, e.retryable === false ? 400 : 503);
+      return refuse(`upload failed: ${messageOf(err)}`, e.retryable === false ? 400 : 503);
     }
   });
 

@@ -14,6 +14,7 @@ import type { Runtime } from '../queue/runtime.ts';
 import { watchFolder } from './folder-watch.ts';
 import { globList, ignoreRules } from './ignore.ts';
 import { listS3, parseS3Uri } from './s3.ts';
+import { type EventListener, listenForS3Events } from './s3-events.ts';
 import { watchS3 } from './s3-watch.ts';
 import type { SourceWatcher } from './watcher-base.ts';
 
@@ -135,6 +136,7 @@ export async function startWatching(
   };
 
   await Promise.all(sources.map(tend));
+  const events = listenToEvents(rt, sources, active);
   return {
     active,
     allActive() {
@@ -151,9 +153,37 @@ export async function startWatching(
     },
     async close() {
       closed = true;
+      await events?.close();
       for (const t of timers) clearTimeout(t);
       await Promise.all([...active.values()].map((w) => w.close()));
       await Promise.all(sources.map((s) => releaseLease(rt.pool, s.id, owner).catch(() => undefined)));
     },
   };
+}
+
+/** With SLUICE_S3_SQS_URL, an S3 event for a watched prefix lists it at once (coalesced). */
+function listenToEvents(
+  rt: Runtime,
+  sources: { kind: SourceKind; uri: string }[],
+  active: Map<string, SourceWatcher>,
+): EventListener | undefined {
+  const buckets = sources.filter((s) => s.kind === 's3').map((s) => s.uri);
+  const url = rt.config.s3SqsUrl;
+  if (!url || buckets.length === 0) return undefined;
+  const due = new Set<string>();
+  return listenForS3Events(
+    rt.config,
+    url,
+    buckets,
+    (uri) => {
+      if (due.has(uri)) return;
+      due.add(uri);
+      // Events come in bursts: one listing for all of a burst.
+      setTimeout(() => {
+        due.delete(uri);
+        void active.get(uri)?.reconcile();
+      }, 250);
+    },
+    rt.log,
+  );
 }

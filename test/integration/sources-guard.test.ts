@@ -2,7 +2,7 @@
 // source's stored state, whatever the documents' progress): a mass deletion is
 // held and can be discarded; a small one is applied at once; the grace period
 // lets a file that comes back keep its document; one watcher per source (lease).
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discardHeld } from '../../src/loaders/source-objects.ts';
@@ -75,6 +75,22 @@ describe('deletion sync and the mass-delete guard', () => {
     unlinkSync(join(dir, 'doc-7.txt'));
     await until('two deleted', async () => (await statuses(dir)).filter((s) => s === 'deleted').length === 2);
     expect(await summaryOf(dir)).toMatchObject({ objects: 18, heldDeletes: 0, pendingDeletes: 0 });
+  });
+
+  it('removing a subfolder deletes the documents of the files in it', async () => {
+    const dir = folderWith('tree', 20);
+    mkdirSync(join(dir, 'old'));
+    for (const n of ['x', 'y', 'z']) writeFileSync(join(dir, 'old', `${n}.txt`), `${n}\n${TEXT}`);
+    const h = await watch(dir);
+    await settled(h);
+    expect((await summaryOf(dir)).objects).toBe(23);
+    rmSync(join(dir, 'old'), { recursive: true });
+    await until(
+      'three deleted',
+      async () => (await statuses(dir)).filter((s) => s === 'deleted').length === 3,
+    );
+    for (const w of h.active.values()) await w.idle();
+    expect(await summaryOf(dir)).toMatchObject({ objects: 20, heldDeletes: 0, pendingDeletes: 0 });
   });
 
   it('with a grace period, a file that comes back keeps its document; one that stays gone is deleted', async () => {

@@ -218,6 +218,38 @@ describe('S3 bucket source', () => {
     expect(keys).toEqual([body.uri.slice(`s3://${BUCKET}/`.length)]);
   });
 
+  it('an S3 event on SQS lists the prefix at once, without waiting for the poll', async () => {
+    const { SQSClient, CreateQueueCommand, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    const sqs = new SQSClient({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    try {
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'sluice-events' }));
+      // The poll interval is an hour here: only the event can make the new object show up.
+      const rt: Runtime = { ...p.rt, config: { ...p.config, s3SqsUrl: QueueUrl!, awsEndpoint: s3.endpoint } };
+      const h = await startWatching(rt, [parseSpec(uri('evented/'), '/')], { collection: 'default' });
+      handles.push(h);
+      await h.allActive();
+      await s3.put(BUCKET, 'evented/new file.txt', `announced by an event\n${TEXT}`);
+      // What S3 sends for a PUT (keys URL-encoded, spaces as +).
+      const event = {
+        Records: [
+          {
+            eventSource: 'aws:s3',
+            eventName: 'ObjectCreated:Put',
+            s3: { bucket: { name: BUCKET }, object: { key: 'evented/new+file.txt', size: 10 } },
+          },
+        ],
+      };
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(event) }));
+      await until('evented object indexed', () => isDone(uri('evented/new file.txt')));
+    } finally {
+      sqs.destroy();
+    }
+  });
+
   it('two workers that share no file system both process bucket documents', async () => {
     // The pipeline's own extract worker steps aside; two separate runtimes take the stage.
     const own = p.workers!.workers.find((wk) => wk.name === 'extract')!;
@@ -235,6 +267,7 @@ describe('S3 bucket source', () => {
         wk.on('completed', () => done[i]!++);
         workers.push(wk);
       }
+      await Promise.all(workers.map((wk) => wk.waitUntilReady()));
       const keys = Array.from({ length: 6 }, (_, i) => `shared/doc-${i}.txt`);
       for (const k of keys) await s3.put(BUCKET, k, `${k}\n${TEXT}`);
       await watch('shared/');

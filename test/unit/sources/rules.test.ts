@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { globList, ignoreRules } from '../../../src/sources/ignore.ts';
 import { parseS3Uri, s3VersionHash } from '../../../src/sources/s3.ts';
+import { eventObjects } from '../../../src/sources/s3-events.ts';
 import { createStabilityTracker } from '../../../src/sources/stability.ts';
 import { isLoopback, tokenMatches } from '../../../src/sources/token-auth.ts';
 import { sanitizeFileName } from '../../../src/sources/upload-store.ts';
@@ -124,5 +125,22 @@ describe('stability rule', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('S3 event notifications', () => {
+  const record = (key: string) => ({ s3: { bucket: { name: 'b' }, object: { key } } });
+  it('reads bucket and decoded key from S3 events, direct or wrapped by SNS', () => {
+    const body = JSON.stringify({ Records: [record('a/new+file%C3%A9.txt'), record('x%2By.txt')] });
+    expect(eventObjects(body)).toEqual([
+      { bucket: 'b', key: 'a/new fileé.txt' },
+      { bucket: 'b', key: 'x+y.txt' },
+    ]);
+    expect(eventObjects(JSON.stringify({ Type: 'Notification', Message: body }))).toHaveLength(2);
+  });
+  it('ignores anything else', () => {
+    expect(eventObjects('not json')).toEqual([]);
+    expect(eventObjects(JSON.stringify({ Event: 's3:TestEvent' }))).toEqual([]);
+    expect(eventObjects(JSON.stringify({ Records: [{ s3: {} }] }))).toEqual([]);
   });
 });
