@@ -24,6 +24,7 @@ const SUPPORT_FILES = new Set([
   'docx-extras.ts',
   'omml.ts',
   'zip-write.ts',
+  'xlsx-charts.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
