@@ -512,6 +512,27 @@ describe('hostile corpus through the real pipeline', () => {
     expect(Number(slow[0]?.ms)).toBeLessThan(TIMEOUT_MS + 3000);
   });
 
+  it('new formats beside the hostile files store their structure in chunk metadata', async () => {
+    const meta = async (name: string) =>
+      (
+        await p.query<{ metadata: Record<string, unknown> }>(
+          'SELECT c.metadata FROM sluice.chunks c JOIN sluice.documents d ON d.id = c.document_id WHERE d.uri = $1 ORDER BY c.ordinal',
+          [join(dir.dir, name)],
+        )
+      ).map((r) => r.metadata);
+    const slides = await meta('uns-sample-presentation.pptx');
+    expect(slides.map((m) => m['page_start'])).toEqual([1, 2, 3, 4]);
+    expect(slides[1]!['heading_path']).toEqual(['This is the first content slide']);
+    const sheets = await meta('uns-stanley-cups.xlsx');
+    expect(sheets.map((m) => [m['heading_path'], m['row_start'], m['row_end']])).toEqual([
+      [['Stanley Cups'], 1, 5],
+      [['Stanley Cups Since 67'], 1, 5],
+    ]);
+    const csv = await meta('docling-csv-comma.csv');
+    expect(csv[0]).toMatchObject({ row_start: 1 });
+    expect(csv.at(-1)).toMatchObject({ row_end: 6 });
+  });
+
   it('normal documents processed alongside are unaffected', async () => {
     const got = await rows();
     for (const name of [...NORMAL.map((n) => basename(n)), 'report.pdf']) {
