@@ -25,6 +25,7 @@ const SUPPORT_FILES = new Set([
   'omml.ts',
   'zip-write.ts',
   'xlsx-charts.ts',
+  'html-tables.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));
