@@ -71,9 +71,11 @@ export const csvExtractor: Extractor = {
         throw new SluiceError('TOO_LARGE', `CSV text exceeds ${input.limits.maxTextChars} characters`);
       sections.push(s);
     });
+    // Backpressure: wait for the parser to drain; `stop` ends the wait if parsing fails.
+    const stop = new AbortController();
     const feed = (async () => {
       for (let at = 0; at < text.length && !parser.destroyed; at += SLICE) {
-        if (!parser.write(text.slice(at, at + SLICE))) await once(parser, 'drain');
+        if (!parser.write(text.slice(at, at + SLICE))) await once(parser, 'drain', { signal: stop.signal });
       }
       parser.end();
     })();
@@ -85,6 +87,7 @@ export const csvExtractor: Extractor = {
       }
       await feed;
     } catch (err) {
+      stop.abort();
       parser.destroy();
       await feed.catch(() => undefined);
       if (err instanceof SluiceError || (err as Error)?.name === 'AbortError') throw err;

@@ -6,17 +6,16 @@
 import { load } from 'cheerio';
 import { SluiceError } from '../errors.ts';
 import { declaredCharset } from './charset.ts';
+import {
+  type DomNode,
+  hasCaption,
+  isLayoutTable,
+  newTable,
+  spansOf,
+  type TableState,
+} from './html-tables.ts';
 import { checkAborted, finishDocument, readTextInput } from './text-input.ts';
 import type { Extractor, Section } from './types.ts';
-
-/** The slice of the domhandler node shape this walker reads. */
-interface DomNode {
-  type: string;
-  name?: string;
-  data?: string;
-  attribs?: Record<string, string>;
-  children?: DomNode[];
-}
 
 const DROP = new Set(
   'script style noscript template iframe svg nav footer aside head object embed canvas button select'.split(
@@ -203,45 +202,6 @@ function walk(root: DomNode, signal: AbortSignal | undefined, maxChars: number):
   flushSection();
   return out;
 }
-
-interface TableState {
-  /** A layout table: cells are blocks (headings allowed), not " | " columns. */
-  layout: boolean;
-  /** Columns placed in the current row. */
-  col: number;
-  /** Per column, a cell spanning down from a row above and the rows it still covers. */
-  carry: Array<{ text: string; rows: number } | undefined>;
-  /** Where the open cell's text starts in the current line, and its spans. */
-  cellStart: number;
-  spans: Array<{ cols: number; rows: number }>;
-}
-
-const newTable = (layout: boolean): TableState => ({ layout, col: 0, carry: [], cellStart: 0, spans: [] });
-
-function spansOf(node: DomNode): { cols: number; rows: number } {
-  const n = (v: string | undefined, max: number) =>
-    Math.min(Math.max(Number.parseInt(v ?? '1', 10) || 1, 1), max);
-  return { cols: n(node.attribs?.colspan, 64), rows: n(node.attribs?.rowspan, 1000) };
-}
-
-/**
- * A table used for page layout, not data: marked role="presentation"/"none", or
- * holding headings in its own cells (bounded look, nested tables not entered).
- */
-function isLayoutTable(node: DomNode): boolean {
-  const role = node.attribs?.role?.toLowerCase();
-  if (role === 'presentation' || role === 'none') return true;
-  const stack = [...(node.children ?? [])];
-  for (let seen = 0; stack.length > 0 && seen < 20_000; seen++) {
-    const n = stack.pop()!;
-    const name = n.name?.toLowerCase();
-    if (name && /^h[1-6]$/.test(name)) return true;
-    if (name !== 'table') for (const k of n.children ?? []) stack.push(k);
-  }
-  return false;
-}
-
-const hasCaption = (figure: DomNode): boolean => (figure.children ?? []).some((k) => k.name === 'figcaption');
 
 /** Boilerplate, hidden elements, and page headers outside the main content. */
 function skip(node: DomNode, name: string, inContent: boolean): boolean {

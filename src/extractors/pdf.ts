@@ -154,7 +154,11 @@ async function open(bytes: Uint8Array): Promise<{ parser: PdfParser; doc: PdfDoc
     await parser.destroy().catch(() => {});
     const name = (err as { name?: unknown } | null)?.name;
     if (name === 'PasswordException') {
-      throw new SluiceError('ENCRYPTED', 'PDF is encrypted with a user password', { cause: err });
+      throw new SluiceError(
+        'ENCRYPTED',
+        'PDF is encrypted with a user password; save an unprotected copy (e.g. qpdf --decrypt) and ingest it again',
+        { cause: err },
+      );
     }
     throw new SluiceError('CORRUPT_FILE', `PDF cannot be opened: ${(err as Error)?.message ?? err}`, {
       cause: err,

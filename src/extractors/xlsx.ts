@@ -1,13 +1,15 @@
 // XLSX extractor: one heading per sheet (the sheet name), rows rendered by
 // table-sections.ts (header repeated per block, row ranges kept), cells from
-// xlsx-cells.ts (shared strings, cached formula values, dates, merges). Chartsheets
-// have no cells and are skipped; hidden sheets are read and listed in the metadata.
+// xlsx-cells.ts (shared strings, cached formula values, dates, merges), charts from
+// xlsx-charts.ts (title and cached series data); hidden sheets are read and listed
+// in the metadata.
 import { SluiceError } from '../errors.ts';
 import { checkTextSize, coreProperties, openPackage, readRels } from './ooxml.ts';
 import { TableSections } from './table-sections.ts';
 import { checkAborted } from './text-input.ts';
 import type { ExtractedDocument, ExtractInput, Extractor, Section } from './types.ts';
 import { dateStyles, MAX_CELLS, readSheet, sharedStrings } from './xlsx-cells.ts';
+import { chartSections } from './xlsx-charts.ts';
 import { find, kids, parseXml } from './xml.ts';
 
 export const XLSX_MIME = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -67,10 +69,11 @@ export const xlsxExtractor: Extractor = {
       checkAborted(input.signal);
       const name = (sheet.attrs['name'] ?? '').trim() || `Sheet ${sheetNames.length + 1}`;
       const part = rels.get(sheet.attrs['id'] ?? '');
-      if (!part || !zip.has(part) || !/worksheets\//.test(part)) continue;
+      if (!part || !zip.has(part) || !/(work|chart)sheets\//.test(part)) continue;
       sheetNames.push(name);
       if (sheet.attrs['state'] && sheet.attrs['state'] !== 'visible') hiddenSheets.push(name);
-      for (const s of sheetSections(name, await readSheet(zip, part, ctx))) {
+      const cells = /worksheets\//.test(part) ? sheetSections(name, await readSheet(zip, part, ctx)) : [];
+      for (const s of [...cells, ...(await chartSections(zip, part, name))]) {
         chars += s.text.length;
         if (chars > input.limits.maxTextChars) checkTextSize(chars, input.limits.maxTextChars, FORMAT);
         sections.push(s);

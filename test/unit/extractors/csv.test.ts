@@ -82,3 +82,12 @@ describe('csv extractor', () => {
     expect(doc.sections[1]!.text.split('\n')[0]).toBe('Team | Location | Stanley Cups');
   });
 });
+
+describe('csv extractor: stopping early', () => {
+  it('does not hang when the text limit is crossed while the parser is backed up', async () => {
+    // Many small records: the parser's buffer fills, so the feeder is waiting to write when the limit trips.
+    const big = `a,b\n${'1,2\n'.repeat(2_000_000)}`;
+    const limits = { ...DEFAULT_LIMITS, maxTextChars: 1_000 };
+    expect(await codeOf(csv(big, 'text/csv', limits))).toBe('TOO_LARGE');
+  }, 30_000);
+});

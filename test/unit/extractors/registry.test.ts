@@ -28,6 +28,8 @@ const SUPPORT_FILES = new Set([
   'omml.ts',
   'zip-write.ts',
   'pdf-ocr.ts',
+  'xlsx-charts.ts',
+  'html-tables.ts',
 ]);
 
 const DIR = fileURLToPath(new URL('../../../src/extractors/', import.meta.url));

@@ -109,6 +109,14 @@ describe('xlsx extractor: corpus workbooks', () => {
     expect(doc.sections[1]!.rows).toEqual({ start: 4, end: 10 });
   });
 
+  it('reads a chart as its title, type and cached series data under its sheet name', async () => {
+    const doc = await run(xlsxExtractor, fixture('xlsx/docling-xlsx_03_chartsheet.xlsx'));
+    const chart = doc.sections.find((s) => s.headingPath?.[0] === 'Duck Chart');
+    expect(chart?.text).toContain(
+      'Wild Duck Observations by Year\nBar chart\n| Freshwater Ducks | Saltwater Ducks\n2019 | 120 | 80',
+    );
+  });
+
   it('says XLSX (not DOCX) for a password-protected workbook', async () => {
     await expect(run(xlsxExtractor, fixture('xlsx/uns-password_protected.xlsx'))).rejects.toMatchObject({
       code: 'ENCRYPTED',
