@@ -44,6 +44,7 @@ export const ENV_KEYS = {
   SLUICE_EMBED_RPM: 'embedRequestsPerMin',
   SLUICE_EMBED_TPM: 'embedTokensPerMin',
   SLUICE_MODEL_CACHE_DIR: 'modelCacheDir',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'otelEndpoint',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -92,6 +93,8 @@ export const configSchema = z.object({
   embedTokensPerMin: int(1).optional(),
   /** Cache for downloaded local model weights. */
   modelCacheDir: z.string().optional(),
+  /** OTLP/HTTP base URL: when set, workers export one span per stage run. */
+  otelEndpoint: z.string().url().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   delete: () => import('./delete.ts'),
   search: () => import('./search.ts'),
   doctor: () => import('./doctor.ts'),
+  dashboard: () => import('./dashboard.ts'),
 };
 
 export async function buildProgram(io: CliIO, only?: string): Promise<Command> {

@@ -1,8 +1,7 @@
 // `sluice retry`: re-queue failed documents (all, or named by uri or id).
 import type { Command } from 'commander';
-import { failedDocuments, findDocuments, requeue } from '../loaders/documents.ts';
-import { payloadFor } from '../queue/jobs.ts';
-import { enqueue } from '../queue/queues.ts';
+import { failedDocuments, findDocuments } from '../loaders/documents.ts';
+import { retryDocuments } from '../queue/retry.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -28,13 +27,8 @@ export function register(program: Command, io: CliIO): void {
           const docs = opts.failed
             ? await failedDocuments(rt.pool, config.collection)
             : await findDocuments(rt.pool, config.collection, refs);
-          const retried: number[] = [];
-          for (const d of docs) {
-            if (!d.content_hash) continue; // refused before hashing (too large): re-run ingest instead
-            await requeue(rt.pool, d.id);
-            await enqueue(rt.queues, 'extract', payloadFor({ ...d, content_hash: d.content_hash }, true));
-            retried.push(d.id);
-          }
+          // Documents refused before hashing (too large) are left out: re-run ingest instead.
+          const { retried } = await retryDocuments(rt, docs);
           if (g.json) writeJson(io, { retried });
           else io.stderr(`${retried.length} document(s) re-queued\n`);
           if (!opts.failed && docs.length < refs.length)

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { STAGES } from '../queue/jobs.ts';
 import { resolveInputs } from '../sources/files.ts';
 import { withRuntime } from './context.ts';
+import { DEFAULT_PORT, parsePort, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
@@ -16,10 +17,20 @@ export function register(program: Command, io: CliIO): void {
     .option('--force', 're-process documents even when their content is unchanged')
     .option('--concurrency <n>', 'jobs per stage at once')
     .option('--json', 'print the summary as JSON on stdout')
+    .option(
+      '--dashboard [port]',
+      `serve the dashboard on 127.0.0.1 while this runs (default port ${DEFAULT_PORT})`,
+    )
     .action(
       async (
         inputs: string[],
-        opts: { collection?: string; force?: boolean; concurrency?: string; json?: boolean },
+        opts: {
+          collection?: string;
+          force?: boolean;
+          concurrency?: string;
+          json?: boolean;
+          dashboard?: string | boolean;
+        },
         cmd: Command,
       ) => {
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
@@ -32,6 +43,11 @@ export function register(program: Command, io: CliIO): void {
           const { startWorkers } = await import('../queue/supervisor.ts');
           const { ingestFiles } = await import('../queue/producer.ts');
           const workers = await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
+          const port =
+            typeof opts.dashboard === 'string' ? parsePort(opts.dashboard, '--dashboard') : DEFAULT_PORT;
+          const board = opts.dashboard
+            ? await startDashboardFor(rt, log, { host: '127.0.0.1', port })
+            : undefined;
           try {
             const summary = await ingestFiles(rt, files, {
               collection: config.collection,
@@ -40,6 +56,7 @@ export function register(program: Command, io: CliIO): void {
             const waited = await waitWithProgress(rt, io, summary.waitIds);
             return await reportIngest(rt, io, summary, waited, g);
           } finally {
+            await board?.close();
             await workers.close();
           }
         });

@@ -1,7 +1,7 @@
 // `sluice status`: documents per status, queue depths per stage, recent failures,
 // embedding cache counters.
 import type { Command } from 'commander';
-import { readCounters } from '../loaders/checkpoints.ts';
+import { documentCounts, embeddingTotals, recentFailures, waitingOnConfig } from '../loaders/overview.ts';
 import { displayName } from '../log.ts';
 import { queueDepths } from '../queue/queues.ts';
 import { withRuntime } from './context.ts';
@@ -19,67 +19,50 @@ export function register(program: Command, io: CliIO): void {
       const config = readConfig(io, g, { collection: opts.collection }); // validates the name
       await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
         const filter = opts.collection ?? null;
-        const counts = await rt.pool.query<{ collection: string; status: string; n: string }>(
-          `SELECT collection, status, count(*) AS n FROM sluice.documents
-           WHERE $1::text IS NULL OR collection = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
-          [filter],
-        );
-        const waiting = await rt.pool.query<{ n: string; msg: string | null }>(
-          `SELECT count(*) AS n, max(error_message) AS msg FROM sluice.documents
-           WHERE status = 'processing' AND error_code = 'CONFIG_ERROR' AND ($1::text IS NULL OR collection = $1)`,
-          [filter],
-        );
-        const failures = await rt.pool.query<{
-          id: string;
-          uri: string;
-          stage: string;
-          error_code: string;
-          error_message: string;
-          updated_at: Date;
-        }>(
-          `SELECT id, uri, stage, error_code, error_message, updated_at FROM sluice.documents
-           WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1) ORDER BY updated_at DESC LIMIT $2`,
-          [filter, Number(opts.failures) || 10],
-        );
+        const counts = await documentCounts(rt.pool, filter);
+        const waits = await waitingOnConfig(rt.pool, filter);
+        const failures = await recentFailures(rt.pool, {
+          collection: filter,
+          limit: Number(opts.failures) || 10,
+        });
         const documents: Record<string, Record<string, number>> = {};
-        for (const r of counts.rows) {
+        for (const r of counts) {
           const byStatus = documents[r.collection] ?? {};
-          byStatus[r.status] = Number(r.n);
+          byStatus[r.status] = r.n;
           documents[r.collection] = byStatus;
         }
         const queues = await queueDepths(rt.queues);
-        const counters = await readCounters(rt.pool);
-        const hits = counters.embed_cache_hits ?? 0;
-        const misses = counters.embed_cache_misses ?? 0;
-        // Totals over every worker process since the database was created.
+        const totals = await embeddingTotals(rt.pool);
+        const { cacheHits: hits, cacheMisses: misses } = totals;
+        const { requests, tokens, texts: textsEmbedded, retries, rateLimited } = totals;
         const provider = {
           embedder: rt.embedder.id,
           model: rt.embedder.model,
-          requests: counters.embed_requests ?? 0,
-          tokens: counters.embed_tokens ?? 0,
-          textsEmbedded: counters.embed_texts ?? 0,
-          retries: counters.embed_retries ?? 0,
-          rateLimited: counters.embed_rate_limited ?? 0,
+          requests,
+          tokens,
+          textsEmbedded,
+          retries,
+          rateLimited,
         };
         const report = {
           documents,
           queues,
-          embeddingCache: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : null },
+          embeddingCache: { hits, misses, hitRate: totals.hitRate },
           embeddingProvider: provider,
-          waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
-          recentFailures: failures.rows.map((f) => ({
-            id: Number(f.id),
+          waitingOnConfig: waits.reduce((n, w) => n + w.n, 0),
+          recentFailures: failures.map((f) => ({
+            id: f.id,
             uri: f.uri,
             stage: f.stage,
-            code: f.error_code,
-            message: f.error_message,
-            at: f.updated_at,
+            code: f.code,
+            message: f.message,
+            at: f.at,
           })),
         };
         if (g.json) return writeJson(io, report);
         const out: string[] = [];
         out.push('documents:');
-        if (counts.rows.length === 0) out.push('  (none yet)');
+        if (counts.length === 0) out.push('  (none yet)');
         for (const [collection, byStatus] of Object.entries(documents)) {
           out.push(
             `  ${collection}: ${Object.entries(byStatus)
@@ -102,7 +85,7 @@ export function register(program: Command, io: CliIO): void {
         );
         if (report.waitingOnConfig > 0) {
           out.push(
-            `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waiting.rows[0]?.msg ?? ''}`,
+            `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waits[0]?.message ?? ''}`,
           );
         }
         if (report.recentFailures.length > 0) out.push('recent failures:');

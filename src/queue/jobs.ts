@@ -14,6 +14,8 @@ export const jobPayloadSchema = z.object({
   uri: z.string().min(1).max(4096),
   /** Re-process even when stage outputs exist (`ingest --force`). */
   force: z.boolean().optional(),
+  /** When the document version entered the pipeline (ms since epoch); set at extract, carried on, for freshness. */
+  enqueuedAt: z.number().int().nonnegative().optional(),
 });
 
 export type JobPayload = z.infer<typeof jobPayloadSchema>;

@@ -23,6 +23,10 @@ export async function startWorkers(
       `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs. Set it to "noeviction".`,
     );
   }
+  // Tracing first, so the first jobs are traced too; its libraries load only when switched on.
+  const tracing = rt.config.otelEndpoint
+    ? await (await import('./tracing.ts')).startTracing({ endpoint: rt.config.otelEndpoint })
+    : undefined;
   const workers = stages.map((stage) =>
     // Embedding waits on the network, not the CPU: give it more jobs in flight so batches fill up.
     createStageWorker(rt, stage, {
@@ -37,6 +41,7 @@ export async function startWorkers(
     async close() {
       await reconciler.stop();
       await Promise.all(workers.map((w) => w.close()));
+      await tracing?.shutdown();
     },
   };
 }

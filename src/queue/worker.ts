@@ -10,6 +10,7 @@ import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs
 import { enqueue } from './queues.ts';
 import type { Runtime } from './runtime.ts';
 import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
+import { observeStageRun } from './telemetry.ts';
 
 export interface StageWorkerOptions {
   concurrency: number;
@@ -48,6 +49,12 @@ export function createStageWorker(
         ...(detail ? { detail } : {}),
       });
     const attempt = job.attemptsMade + 1;
+    const data = job.data as Partial<JobPayload> | undefined;
+    const observed = observeStageRun({
+      stage,
+      documentId: typeof data?.documentId === 'number' ? data.documentId : undefined,
+      attempt,
+    });
     try {
       payload = parsePayload(job.data);
       const p = payload;
@@ -59,6 +66,7 @@ export function createStageWorker(
         if (doc?.status === 'done' && doc.indexed_hash === p.contentHash) {
           await record(p, 'skipped');
         }
+        observed({ outcome: 'superseded' });
         return 'superseded';
       }
       await faultPause(config.faultInjection, stage, 'before');
@@ -67,10 +75,21 @@ export function createStageWorker(
         attempt,
       });
       await faultPause(config.faultInjection, stage, 'after');
-      await record(p, outcome === 'skipped' ? 'skipped' : 'done');
+      // Enqueue → searchable: the extract job's timestamp is when this version entered the pipeline.
+      const enqueuedAt = p.enqueuedAt ?? (stage === 'extract' ? job.timestamp : undefined);
+      const freshnessMs =
+        stage === 'load' && outcome === 'done' && enqueuedAt ? Date.now() - enqueuedAt : undefined;
+      await record(
+        p,
+        outcome === 'skipped' ? 'skipped' : 'done',
+        freshnessMs === undefined ? undefined : { freshness_ms: freshnessMs },
+      );
       const next = nextStage(stage);
-      if (next && outcome !== 'superseded') await enqueue(rt.queues, next, p);
+      if (next && outcome !== 'superseded') {
+        await enqueue(rt.queues, next, enqueuedAt === undefined ? p : { ...p, enqueuedAt });
+      }
       configErrorLogged = false;
+      observed({ outcome, ...(freshnessMs === undefined ? {} : { freshnessMs }) });
       return outcome;
     } catch (err) {
       const code = errorCodeOf(err);
@@ -89,6 +108,7 @@ export function createStageWorker(
         if (payload && code === 'CONFIG_ERROR') {
           await markWaiting(rt.pool, payload.documentId, code, message).catch(() => undefined);
         }
+        observed({ outcome: 'deferred', errorCode: code });
         await worker.rateLimit(waitMs);
         throw Worker.RateLimitError();
       }
@@ -104,6 +124,7 @@ export function createStageWorker(
         );
         await record(payload, 'failed', { code }).catch(() => undefined);
       }
+      observed({ outcome: final ? 'failed' : 'retry', errorCode: code });
       log.warn(
         `${stage} failed for document ${payload?.documentId ?? '?'}${final ? '' : ` (attempt ${attempt}, will retry)`}: ${code}: ${message}`,
       );
