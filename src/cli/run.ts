@@ -36,6 +36,8 @@ export function register(program: Command, io: CliIO): void {
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
         const config = readConfig(io, g, { collection: opts.collection, concurrency: opts.concurrency });
         const log = cliLogger(io, config, g);
+        const port =
+          typeof opts.dashboard === 'string' ? parsePort(opts.dashboard, '--dashboard') : DEFAULT_PORT;
         const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
           throw new ExitError(EXIT.usage, `error: ${err.message}`);
         });
@@ -43,12 +45,9 @@ export function register(program: Command, io: CliIO): void {
           const { startWorkers } = await import('../queue/supervisor.ts');
           const { ingestFiles } = await import('../queue/producer.ts');
           const workers = await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
-          const port =
-            typeof opts.dashboard === 'string' ? parsePort(opts.dashboard, '--dashboard') : DEFAULT_PORT;
-          const board = opts.dashboard
-            ? await startDashboardFor(rt, log, { host: '127.0.0.1', port })
-            : undefined;
+          let board: { close(): Promise<void> } | undefined;
           try {
+            if (opts.dashboard) board = await startDashboardFor(rt, log, { host: '127.0.0.1', port });
             const summary = await ingestFiles(rt, files, {
               collection: config.collection,
               force: opts.force === true,

@@ -12,6 +12,8 @@ import { html, page } from './html.ts';
 
 export const SESSION_COOKIE = 'sluice_session';
 const SESSION_SECONDS = 12 * 3600;
+/** Wrong tokens accepted per minute (all clients together) before the form answers 429. */
+const MAX_FAILED_LOGINS = 20;
 
 /** Paths anyone may fetch: liveness/readiness probes, static assets, the login form. */
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/assets\//, /^\/login$/];
@@ -65,14 +67,17 @@ export function createAuth(token: string | undefined): Auth {
     );
   };
 
+  const failures = slidingCount(60_000);
   const routes = new Hono<DashEnv>();
-  routes.get('/login', (c) =>
-    c.html(token ? loginPage(c.get('csrf')) : '', token ? 200 : 302, token ? {} : { Location: '/' }),
-  );
+  routes.get('/login', (c) => (token ? c.html(loginPage(c.get('csrf'))) : c.redirect('/')));
   routes.post('/login', bodyLimit({ maxSize: 8 * 1024 }), async (c) => {
     if (!token) return c.redirect('/', 303);
+    if (failures.recent() >= MAX_FAILED_LOGINS) {
+      return c.html(loginPage(c.get('csrf'), 'Too many wrong tokens: wait a minute and try again.'), 429);
+    }
     const given = (await c.req.parseBody()).token;
     if (typeof given !== 'string' || !safeEqual(given, token)) {
+      failures.add();
       return c.html(loginPage(c.get('csrf'), 'That token is not right.'), 401);
     }
     const exp = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
@@ -106,4 +111,19 @@ function loginPage(csrf: string, problem?: string): string {
   </form>
 </section>`,
   );
+}
+
+/** Events in the last windowMs: slows down guessing the token through the login form. */
+function slidingCount(windowMs: number): { add(): void; recent(): number } {
+  let times: number[] = [];
+  return {
+    add: () => {
+      times.push(Date.now());
+    },
+    recent: () => {
+      const since = Date.now() - windowMs;
+      times = times.filter((t) => t > since);
+      return times.length;
+    },
+  };
 }

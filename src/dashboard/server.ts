@@ -153,7 +153,7 @@ export async function startDashboard(deps: DashboardDeps, opts: ListenOptions): 
     throw new SluiceError(
       'CONFIG_ERROR',
       code === 'EADDRINUSE'
-        ? `port ${opts.port} on ${opts.host} is already in use: pick another with --port`
+        ? `port ${opts.port} on ${opts.host} is already in use: pick another port`
         : `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`,
       { cause: err },
     );

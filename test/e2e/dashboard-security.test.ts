@@ -159,6 +159,26 @@ describe('with the token', () => {
   });
 });
 
+describe('guessing the token', () => {
+  it('the login form answers 429 after 20 wrong tokens in a minute, even to the right one', async () => {
+    const first = await fetch(at('/login'));
+    const cookie = first.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    const xsrf = /XSRF-TOKEN=([^;]+)/.exec(cookie)?.[1] ?? '';
+    const login = (token: string) =>
+      fetch(at('/login'), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie },
+        body: new URLSearchParams({ _csrf: xsrf, token }),
+      });
+    for (let i = 0; i < 20; i++) expect((await login(`wrong-${i}`)).status).toBe(401);
+    expect((await login(TOKEN)).status).toBe(429);
+  });
+});
+
 describe('open mode (loopback, no token)', () => {
   it('answers only requests that name a loopback host (DNS-rebinding defence)', async () => {
     const { app, close } = await createDashboardApp({ rt: p.rt });
