@@ -12,6 +12,10 @@ const COLLECTION_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/;
 export function searchRoutes(rt: Runtime): Hono<DashEnv> {
   const app = new Hono<DashEnv>();
   app.get('/search', async (c) => {
+    // A search spends embedding calls: another site must not trigger them through the user's browser.
+    if (c.req.header('sec-fetch-site') === 'cross-site') {
+      return c.text('forbidden: open the search from the dashboard itself', 403);
+    }
     const q = (c.req.query('q') ?? '').trim().slice(0, 500);
     const name = c.req.query('collection') || rt.config.collection;
     let result: SafeHtml;

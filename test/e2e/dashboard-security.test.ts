@@ -186,6 +186,11 @@ describe('open mode (loopback, no token)', () => {
       expect((await app.request('http://127.0.0.1:3000/healthz')).status).toBe(200);
       expect((await app.request('http://localhost:3000/')).status).toBe(200);
       expect((await app.request('http://rebind.evil.example:3000/')).status).toBe(403);
+      // A search spends embedding calls: another site cannot trigger one through the browser.
+      const search = await app.request('http://127.0.0.1:3000/search?q=x', {
+        headers: { 'sec-fetch-site': 'cross-site' },
+      });
+      expect(search.status).toBe(403);
     } finally {
       close();
     }

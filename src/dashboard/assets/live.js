@@ -6,6 +6,7 @@ const INTERVAL_MS = 2000;
 const region = document.querySelector('[data-live]');
 if (region) {
   let busy = false;
+  let last = '';
   const refresh = async () => {
     if (busy || document.hidden) return;
     busy = true;
@@ -19,7 +20,16 @@ if (region) {
         return;
       }
       if (res.ok) {
-        region.innerHTML = await res.text();
+        const next = await res.text();
+        // Replace only when something changed, and not while a button is being pressed (the click would be lost).
+        if (withoutTime(next) !== withoutTime(last) && !pointerDown) {
+          region.innerHTML = next;
+          last = next;
+        } else {
+          const time = region.querySelector('time');
+          const fresh = new DOMParser().parseFromString(next, 'text/html').querySelector('time');
+          if (time && fresh) time.textContent = fresh.textContent;
+        }
         region.classList.remove('stale');
       } else region.classList.add('stale');
     } catch {
@@ -28,6 +38,14 @@ if (region) {
       busy = false;
     }
   };
+  const withoutTime = (markup) => markup.replace(/<time[^>]*>[^<]*<\/time>/g, '');
+  let pointerDown = false;
+  region.addEventListener('pointerdown', () => {
+    pointerDown = true;
+  });
+  document.addEventListener('pointerup', () => {
+    pointerDown = false;
+  });
   setInterval(refresh, INTERVAL_MS);
   document.addEventListener('visibilitychange', refresh);
 }
