@@ -3,6 +3,7 @@
 // in a URL), CSRF refusal for cookie requests, no secret on any page, and the CLI's
 // refusal to listen beyond loopback without a token.
 import { spawn } from 'node:child_process';
+import { Hono } from 'hono';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -193,6 +194,59 @@ describe('open mode (loopback, no token)', () => {
       expect(search.status).toBe(403);
     } finally {
       close();
+    }
+  });
+});
+
+describe('extra routes (e.g. an upload API) sit behind the same checks', () => {
+  it('401 without the token, bearer accepted, cookie requests need the CSRF header (multipart is never buffered for it)', async () => {
+    const api = new Hono();
+    api.post('/documents', async (c) => c.json({ got: Object.keys(await c.req.parseBody()) }, 201));
+    const { app, close } = await createDashboardApp(
+      { rt: p.rt, token: TOKEN },
+      { extraRoutes: [{ path: '/v1', app: api }] },
+    );
+    try {
+      const upload = () => {
+        const form = new FormData();
+        form.set('file', new Blob(['hello']), 'a.txt');
+        return form;
+      };
+      const url = 'http://127.0.0.1:3000/v1/documents';
+      expect((await app.request(url, { method: 'POST', body: upload() })).status).toBe(401);
+      const ok = await app.request(url, {
+        method: 'POST',
+        body: upload(),
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(ok.status).toBe(201);
+      expect(await ok.json()).toEqual({ got: ['file'] });
+    } finally {
+      close();
+    }
+    const open = await createDashboardApp(
+      { rt: p.rt },
+      { extraRoutes: [{ path: '/v1', app: new Hono().post('/x', (c) => c.text('ok')) }] },
+    );
+    try {
+      const page = await open.app.request('http://127.0.0.1:3000/healthz');
+      const cookie = page.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
+      const xsrf = /XSRF-TOKEN=([^;]+)/.exec(cookie)?.[1] ?? '';
+      const post = (headers: Record<string, string>, body: FormData) =>
+        open.app.request('http://127.0.0.1:3000/v1/x', {
+          method: 'POST',
+          headers: { cookie, ...headers },
+          body,
+        });
+      const form = new FormData();
+      form.set('_csrf', xsrf); // a field in a multipart body is not read: the header is needed
+      expect((await post({}, form)).status).toBe(403);
+      expect((await post({ 'x-xsrf-token': xsrf }, new FormData())).status).toBe(200);
+    } finally {
+      open.close();
     }
   });
 });
