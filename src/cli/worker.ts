@@ -6,6 +6,8 @@ import { withRuntime } from './context.ts';
 import { parsePort, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig } from './io.ts';
 
+type WorkerOpts = { stages: string; concurrency?: string; metricsPort?: string; metricsHost: string };
+
 export function register(program: Command, io: CliIO): void {
   program
     .command('worker')
@@ -13,53 +15,44 @@ export function register(program: Command, io: CliIO): void {
     .option('--stages <list>', `comma-separated stages to run (${STAGES.join(',')})`, STAGES.join(','))
     .option('--concurrency <n>', 'jobs per stage at once (default: SLUICE_CONCURRENCY or 4)')
     .option('--metrics-port <n>', 'serve Prometheus /metrics (and /healthz, /readyz) on this port')
-    .option(
-      '--metrics-host <host>',
-      'address for --metrics-port; non-loopback needs SLUICE_DASHBOARD_TOKEN',
-      '127.0.0.1',
-    )
-    .action(
-      async (
-        opts: { stages: string; concurrency?: string; metricsPort?: string; metricsHost: string },
-        cmd: Command,
-      ) => {
-        const g = cmd.optsWithGlobals<GlobalOpts>();
-        const config = readConfig(io, g, { concurrency: opts.concurrency });
-        const stages = parseStages(opts.stages);
-        const metricsPort =
-          opts.metricsPort === undefined ? undefined : parsePort(opts.metricsPort, '--metrics-port');
-        const log = cliLogger(io, config, g);
-        await withRuntime(config, log, 'worker', async (rt) => {
-          const { startWorkers } = await import('../queue/supervisor.ts');
-          const metrics =
-            metricsPort === undefined
-              ? undefined
-              : await startDashboardFor(rt, log, {
-                  host: opts.metricsHost,
-                  port: metricsPort,
-                  metricsOnly: true,
-                });
-          const workers = await startWorkers(rt, stages, { concurrency: config.concurrency });
-          log.info(
-            `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}`,
-          );
-          await new Promise<void>((resolve) => {
-            const stop = (signal: string) => {
-              log.info(`${signal} received: finishing jobs in hand`);
-              process.off('SIGTERM', onTerm);
-              process.off('SIGINT', onInt);
-              void workers
-                .close()
-                .then(() => metrics?.close())
-                .then(resolve);
-            };
-            const onTerm = () => stop('SIGTERM');
-            const onInt = () => stop('SIGINT');
-            process.on('SIGTERM', onTerm);
-            process.on('SIGINT', onInt);
-          });
-          log.info('worker stopped');
+    .option('--metrics-host <host>', 'address for --metrics-port (non-loopback needs a token)', '127.0.0.1')
+    .action(async (opts: WorkerOpts, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOpts>();
+      const config = readConfig(io, g, { concurrency: opts.concurrency });
+      const stages = parseStages(opts.stages);
+      const port = opts.metricsPort === undefined ? undefined : parsePort(opts.metricsPort, '--metrics-port');
+      const log = cliLogger(io, config, g);
+      await withRuntime(config, log, 'worker', async (rt) => {
+        const { startWorkers } = await import('../queue/supervisor.ts');
+        const metrics =
+          port === undefined
+            ? undefined
+            : await startDashboardFor(rt, log, { host: opts.metricsHost, port, metricsOnly: true });
+        const workers = await startWorkers(rt, stages, { concurrency: config.concurrency }).catch(
+          async (err: unknown) => {
+            await metrics?.close();
+            throw err;
+          },
+        );
+        log.info(
+          `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            log.info(`${signal} received: finishing jobs in hand`);
+            process.off('SIGTERM', onTerm);
+            process.off('SIGINT', onInt);
+            void workers
+              .close()
+              .then(() => metrics?.close())
+              .then(resolve);
+          };
+          const onTerm = () => stop('SIGTERM');
+          const onInt = () => stop('SIGINT');
+          process.on('SIGTERM', onTerm);
+          process.on('SIGINT', onInt);
         });
-      },
-    );
+        log.info('worker stopped');
+      });
+    });
 }
