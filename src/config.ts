@@ -67,6 +67,7 @@ export const ENV_KEYS = {
   SLUICE_OCR_LANGS: 'ocrLangs',
   SLUICE_OCR_PAGE_TIMEOUT_MS: 'ocrPageTimeoutMs',
   SLUICE_OCR_MAX_PAGES: 'ocrMaxPages',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'otelEndpoint',
 } as const;
 
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
@@ -161,6 +162,8 @@ export const configSchema = z.object({
     .default('eng'),
   ocrPageTimeoutMs: int(1000).default(60_000),
   ocrMaxPages: int(1, 10_000).default(50),
+  /** OTLP/HTTP base URL: when set, workers export one span per stage run. */
+  otelEndpoint: z.string().url().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

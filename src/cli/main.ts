@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   watch: () => import('./watch.ts'),
   sources: () => import('./sources.ts'),
   serve: () => import('./serve.ts'),
+  dashboard: () => import('./dashboard.ts'),
 };
 
 export async function buildProgram(io: CliIO, only?: string): Promise<Command> {

@@ -2,11 +2,9 @@
 // failed documents are re-queued; Redis is touched only when there is something to
 // queue. With --wait it shows progress and a summary like `ingest --wait`.
 import type { Command } from 'commander';
-import { type DocumentRow, failedDocuments, findDocuments, requeue } from '../loaders/documents.ts';
+import { type DocumentRow, failedDocuments, findDocuments } from '../loaders/documents.ts';
 import { displayName } from '../log.ts';
-import { payloadFor } from '../queue/jobs.ts';
-import { mapLimit } from '../queue/producer.ts';
-import { enqueue } from '../queue/queues.ts';
+import { retryDocuments } from '../queue/retry.ts';
 import { refsNotFound, resolveRefs, withPool, withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { barAware } from './progress.ts';
@@ -47,21 +45,14 @@ export function register(program: Command, io: CliIO): void {
       const missing = opts.failed ? [] : refsNotFound(refs, resolved, found);
       const notFailed = found.filter((d) => d.status !== 'failed');
       // Refused before hashing (too large): only a new `ingest` can pick up a smaller file.
-      const todo = found.filter((d): d is DocumentRow & { content_hash: string } =>
-        Boolean(d.status === 'failed' && d.content_hash),
-      );
+      const todo = found.filter((d): d is DocumentRow => Boolean(d.status === 'failed' && d.content_hash));
       for (const d of notFailed) {
         out.stderr(`#${d.id} ${displayName(d.uri)} is ${d.status}, not failed: nothing to retry\n`);
       }
       let code: number = EXIT.ok;
       if (todo.length > 0) {
         code = await withRuntime(config, cliLogger(out, config, g), 'producer', async (rt) => {
-          const retried: number[] = [];
-          await mapLimit(todo, 16, async (d) => {
-            if (!(await requeue(rt.pool, d.id))) return; // changed meanwhile (a worker or another retry)
-            await enqueue(rt.queues, 'extract', payloadFor(d, true));
-            retried.push(d.id);
-          });
+          const { retried } = await retryDocuments(rt, todo);
           if (!opts.wait) {
             if (g.json) writeJson(out, { retried, notFound: missing });
             else out.stderr(`${retried.length} document(s) re-queued\n`);

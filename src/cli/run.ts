@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { STAGES } from '../queue/jobs.ts';
 import { resolveInputs } from '../sources/files.ts';
 import { withRuntime } from './context.ts';
+import { DEFAULT_PORT, parsePort, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
 import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
@@ -21,6 +22,10 @@ export function register(program: Command, io: CliIO): void {
       'index text the quality gate judges garbage instead of failing it LOW_QUALITY',
     )
     .option('--json', 'print the summary as JSON on stdout')
+    .option(
+      '--dashboard [port]',
+      `serve the dashboard on 127.0.0.1 while this runs (default port ${DEFAULT_PORT})`,
+    )
     .action(
       async (
         inputs: string[],
@@ -30,6 +35,7 @@ export function register(program: Command, io: CliIO): void {
           concurrency?: string;
           json?: boolean;
           acceptLowQuality?: boolean;
+          dashboard?: string | boolean;
         },
         cmd: Command,
       ) => {
@@ -41,6 +47,8 @@ export function register(program: Command, io: CliIO): void {
           acceptLowQuality: opts.acceptLowQuality,
         });
         const log = cliLogger(io, config, g);
+        const port =
+          typeof opts.dashboard === 'string' ? parsePort(opts.dashboard, '--dashboard') : DEFAULT_PORT;
         const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
           throw new ExitError(EXIT.usage, `error: ${err.message}`);
         });
@@ -53,6 +61,7 @@ export function register(program: Command, io: CliIO): void {
             0,
           );
           const workers = await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
+          let board: { close(): Promise<void> } | undefined;
           try {
             if (earlier > 0) {
               io.stderr(
@@ -60,6 +69,7 @@ export function register(program: Command, io: CliIO): void {
                   'but only the documents of this run are waited for and reported\n',
               );
             }
+            if (opts.dashboard) board = await startDashboardFor(rt, log, { host: '127.0.0.1', port });
             const summary = await ingestFiles(rt, files, {
               collection: config.collection,
               force: opts.force === true,
@@ -68,6 +78,7 @@ export function register(program: Command, io: CliIO): void {
             const waited = await waitWithProgress(rt, io, summary.waitIds);
             return await reportIngest(rt, io, summary, waited, g);
           } finally {
+            await board?.close();
             await workers.close();
           }
         });

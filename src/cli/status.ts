@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { messageOf } from '../errors.ts';
 import { readCounters } from '../loaders/checkpoints.ts';
 import { collectionHasDocuments, failedInCollection } from '../loaders/documents.ts';
+import { documentCounts, waitingOnConfig } from '../loaders/overview.ts';
 import { getCollection } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
 import { closeQueues, connectRedis, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
@@ -47,16 +48,8 @@ export function register(program: Command, io: CliIO): void {
             `error: collection "${filter}" does not exist: nothing was ingested into it`,
           );
         }
-        const counts = await pool.query<{ collection: string; status: string; n: string }>(
-          `SELECT collection, status, count(*) AS n FROM sluice.documents
-           WHERE $1::text IS NULL OR collection = $1 GROUP BY 1, 2 ORDER BY 1, 2`,
-          [filter],
-        );
-        const waiting = await pool.query<{ n: string; msg: string | null }>(
-          `SELECT count(*) AS n, max(error_message) AS msg FROM sluice.documents
-           WHERE status = 'processing' AND error_code = 'CONFIG_ERROR' AND ($1::text IS NULL OR collection = $1)`,
-          [filter],
-        );
+        const counts = await documentCounts(pool, filter);
+        const waits = await waitingOnConfig(pool, filter);
         const failedTotal = await failedInCollection(pool, filter);
         // Documents indexed although the quality gate judged their text garbage (--accept-low-quality).
         const lowQuality = await pool.query<{ n: string }>(
@@ -79,9 +72,9 @@ export function register(program: Command, io: CliIO): void {
           [filter, limit],
         );
         const documents: Record<string, Record<string, number>> = {};
-        for (const r of counts.rows) {
+        for (const r of counts) {
           const byStatus = documents[r.collection] ?? {};
-          byStatus[r.status] = Number(r.n);
+          byStatus[r.status] = r.n;
           documents[r.collection] = byStatus;
         }
         const queued = await readQueues(config.redisUrl, config.queuePrefix);
@@ -110,7 +103,7 @@ export function register(program: Command, io: CliIO): void {
           embeddingProvider: provider,
           // Cache and provider counters are kept for the whole database, not per collection.
           countersScope: 'all collections',
-          waitingOnConfig: Number(waiting.rows[0]?.n ?? 0),
+          waitingOnConfig: waits.reduce((n, w) => n + w.n, 0),
           heldDeletions,
           failedTotal,
           lowQualityAccepted: Number(lowQuality.rows[0]?.n ?? 0),
@@ -131,7 +124,7 @@ export function register(program: Command, io: CliIO): void {
         }
         const out: string[] = [];
         out.push('documents:');
-        if (counts.rows.length === 0) out.push('  (none yet)');
+        if (counts.length === 0) out.push('  (none yet)');
         for (const [collection, byStatus] of Object.entries(documents)) {
           out.push(
             `  ${collection}: ${Object.entries(byStatus)
@@ -158,7 +151,7 @@ export function register(program: Command, io: CliIO): void {
         );
         if (report.waitingOnConfig > 0) {
           out.push(
-            `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waiting.rows[0]?.msg ?? ''}`,
+            `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waits[0]?.message ?? ''}`,
           );
         }
         out.push(...buildStatusLines(reindex));

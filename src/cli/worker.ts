@@ -3,7 +3,10 @@
 import type { Command } from 'commander';
 import { parseStages, STAGES } from '../queue/jobs.ts';
 import { withRuntime } from './context.ts';
+import { parsePort, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig } from './io.ts';
+
+type WorkerOpts = { stages: string; concurrency?: string; metricsPort?: string; metricsHost: string };
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -11,14 +14,26 @@ export function register(program: Command, io: CliIO): void {
     .description('process queued documents (all four stages by default) until stopped')
     .option('--stages <list>', `comma-separated stages to run (${STAGES.join(',')})`, STAGES.join(','))
     .option('--concurrency <n>', 'jobs per stage at once (default: SLUICE_CONCURRENCY or 4)')
-    .action(async (opts: { stages: string; concurrency?: string }, cmd: Command) => {
+    .option('--metrics-port <n>', 'serve Prometheus /metrics (and /healthz, /readyz) on this port')
+    .option('--metrics-host <host>', 'address for --metrics-port (non-loopback needs a token)', '127.0.0.1')
+    .action(async (opts: WorkerOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOpts>();
       const config = readConfig(io, g, { concurrency: opts.concurrency });
       const stages = parseStages(opts.stages);
+      const port = opts.metricsPort === undefined ? undefined : parsePort(opts.metricsPort, '--metrics-port');
       const log = cliLogger(io, config, g);
       await withRuntime(config, log, 'worker', async (rt) => {
         const { startWorkers } = await import('../queue/supervisor.ts');
-        const workers = await startWorkers(rt, stages, { concurrency: config.concurrency });
+        const metrics =
+          port === undefined
+            ? undefined
+            : await startDashboardFor(rt, log, { host: opts.metricsHost, port, metricsOnly: true });
+        const workers = await startWorkers(rt, stages, { concurrency: config.concurrency }).catch(
+          async (err: unknown) => {
+            await metrics?.close();
+            throw err;
+          },
+        );
         log.info(
           `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}`,
         );
@@ -27,7 +42,10 @@ export function register(program: Command, io: CliIO): void {
             log.info(`${signal} received: finishing jobs in hand`);
             process.off('SIGTERM', onTerm);
             process.off('SIGINT', onInt);
-            void workers.close().then(resolve);
+            void workers
+              .close()
+              .then(() => metrics?.close())
+              .then(resolve);
           };
           const onTerm = () => stop('SIGTERM');
           const onInt = () => stop('SIGINT');

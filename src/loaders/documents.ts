@@ -221,10 +221,12 @@ export async function findDocuments(pool: Pool, collection: string, refs: string
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-export async function failedDocuments(pool: Pool, collection: string): Promise<DocumentRow[]> {
+/** Failed documents of a collection that can be retried, optionally only those failed with one code. */
+export async function failedDocuments(pool: Pool, collection: string, code?: string): Promise<DocumentRow[]> {
   const { rows } = await pool.query<DocumentRow>(
-    `SELECT * FROM sluice.documents WHERE collection = $1 AND status = 'failed' AND content_hash IS NOT NULL`,
-    [collection],
+    `SELECT * FROM sluice.documents WHERE collection = $1 AND status = 'failed' AND content_hash IS NOT NULL
+       AND ($2::text IS NULL OR error_code = $2)`,
+    [collection, code ?? null],
   );
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }

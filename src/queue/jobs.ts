@@ -21,6 +21,8 @@ export const jobPayloadSchema = z.object({
    * beside the active one current). Absent: live ingestion into the active generation.
    */
   generation: z.number().int().positive().optional(),
+  /** When the document version entered the pipeline (ms since epoch); set at extract, carried on, for freshness. */
+  enqueuedAt: z.number().int().nonnegative().optional(),
 });
 
 export type JobPayload = z.infer<typeof jobPayloadSchema>;

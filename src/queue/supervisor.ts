@@ -25,6 +25,10 @@ export async function startWorkers(
   }
   const persistence = appendOnlyWarning(await appendOnly(rt.redis));
   if (persistence) rt.log.warn(persistence);
+  // Tracing first, so the first jobs are traced too; its libraries load only when switched on.
+  const tracing = rt.config.otelEndpoint
+    ? await (await import('./tracing.ts')).startTracing({ endpoint: rt.config.otelEndpoint })
+    : undefined;
   const workers = stages.map((stage) =>
     // Embedding waits on the network, not the CPU: give it more jobs in flight so batches fill up.
     createStageWorker(rt, stage, {
@@ -39,6 +43,7 @@ export async function startWorkers(
     async close() {
       await reconciler.stop();
       await Promise.all(workers.map((w) => w.close()));
+      await tracing?.shutdown();
     },
   };
 }

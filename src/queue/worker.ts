@@ -11,6 +11,7 @@ import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
 import type { Runtime } from './runtime.ts';
 import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
+import { observeStageRun } from './telemetry.ts';
 
 export interface StageWorkerOptions {
   concurrency: number;
@@ -54,6 +55,12 @@ export function createStageWorker(
         ...(detail ? { detail } : {}),
       });
     const attempt = job.attemptsMade + 1;
+    const data = job.data as Partial<JobPayload> | undefined;
+    const observed = observeStageRun({
+      stage,
+      documentId: typeof data?.documentId === 'number' ? data.documentId : undefined,
+      attempt,
+    });
     try {
       payload = parsePayload(job.data);
       const p = payload;
@@ -62,6 +69,7 @@ export function createStageWorker(
         // Done already (a re-delivery after the load committed), or superseded by a
         // newer version, deleted, or failed. Record the former as a checkpoint skip.
         if (await progress.alreadyDone()) await record(p, 'skipped');
+        observed({ outcome: 'superseded' });
         return 'superseded';
       }
       await faultPause(config.faultInjection, stage, 'before');
@@ -70,11 +78,22 @@ export function createStageWorker(
         attempt,
       });
       await faultPause(config.faultInjection, stage, 'after');
-      await record(p, outcome === 'skipped' ? 'skipped' : 'done');
+      // Enqueue → searchable: the extract job's timestamp is when this version entered the pipeline.
+      const enqueuedAt = p.enqueuedAt ?? (stage === 'extract' ? job.timestamp : undefined);
+      const freshnessMs =
+        stage === 'load' && outcome === 'done' && enqueuedAt ? Date.now() - enqueuedAt : undefined;
+      await record(
+        p,
+        outcome === 'skipped' ? 'skipped' : 'done',
+        freshnessMs === undefined ? undefined : { freshness_ms: freshnessMs },
+      );
       const next = nextStage(stage);
-      if (next && outcome !== 'superseded') await enqueue(rt.queues, next, p);
+      if (next && outcome !== 'superseded') {
+        await enqueue(rt.queues, next, enqueuedAt === undefined ? p : { ...p, enqueuedAt });
+      }
       configErrorLogged = false;
       if (stage === 'embed') budgetLogged = false;
+      observed({ outcome, ...(freshnessMs === undefined ? {} : { freshnessMs }) });
       return outcome;
     } catch (err) {
       const code = errorCodeOf(err);
@@ -88,6 +107,7 @@ export function createStageWorker(
         // Once per pause, not once per document per recheck.
         if (!budgetLogged) log.warn(`embedding paused: ${message}`);
         budgetLogged = true;
+        observed({ outcome: 'deferred', errorCode: code });
         await job.moveToDelayed(Date.now() + BUDGET_RECHECK_MS, token);
         throw new DelayedError();
       }
@@ -107,6 +127,7 @@ export function createStageWorker(
             .wait(code, message)
             .catch(() => undefined);
         }
+        observed({ outcome: 'deferred', errorCode: code });
         await worker.rateLimit(waitMs);
         throw Worker.RateLimitError();
       }
@@ -121,6 +142,7 @@ export function createStageWorker(
       }
       // Name the file too: an id alone means nothing to whoever reads the log.
       const which = payload ? `${payload.documentId} (${displayName(payload.uri)})` : '?';
+      observed({ outcome: final ? 'failed' : 'retry', errorCode: code });
       log.warn(
         `${stage} failed for document ${which}${final ? '' : ` (attempt ${attempt}, will retry)`}: ${code}: ${message}`,
       );
