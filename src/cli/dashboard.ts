@@ -54,7 +54,20 @@ export async function startDashboardFor(
   opts: { host: string; port: number; metricsOnly?: boolean },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const { startDashboard } = await import('../dashboard/server.ts');
-  const board = await startDashboard({ rt, log }, opts);
+  // The upload API (POST /v1/documents) rides on the dashboard, behind its token and CSRF checks.
+  const extraRoutes = opts.metricsOnly
+    ? []
+    : [
+        {
+          path: '/',
+          app: (await import('../sources/upload.ts')).createUploadRoutes({
+            rt,
+            cwd: process.cwd(),
+            token: undefined,
+          }),
+        },
+      ];
+  const board = await startDashboard({ rt, log }, { ...opts, extraRoutes });
   log.info(
     opts.metricsOnly
       ? `metrics at ${board.url}metrics`
