@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { STAGES } from '../queue/jobs.ts';
 import { withRuntime } from './context.ts';
+import { DEFAULT_PORT, parsePort, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
 interface WatchFlags extends GlobalOpts {
@@ -11,6 +12,7 @@ interface WatchFlags extends GlobalOpts {
   workers?: boolean;
   concurrency?: string;
   once?: boolean;
+  dashboard?: string | boolean;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -23,10 +25,16 @@ export function register(program: Command, io: CliIO): void {
     .option('--concurrency <n>', 'jobs per stage at once for in-process workers')
     .option('--once', 'sync each source once (wait for its documents with workers), then exit')
     .option('--json', 'with --once: print what was synced as JSON on stdout')
+    .option(
+      '--dashboard [port]',
+      `serve the dashboard on 127.0.0.1 while watching (default port ${DEFAULT_PORT})`,
+    )
     .action(async (inputs: string[], opts: WatchFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection, concurrency: opts.concurrency });
       const log = cliLogger(io, config, g);
+      const port =
+        typeof opts.dashboard === 'string' ? parsePort(opts.dashboard, '--dashboard') : DEFAULT_PORT;
       const { parseSpec, preflight, startWatching } = await import('../sources/watch.ts');
       const specs = inputs.map((i) => parseSpec(i, io.cwd));
       for (const spec of specs) await preflight(spec, config);
@@ -37,12 +45,15 @@ export function register(program: Command, io: CliIO): void {
             ? undefined
             : await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
         const handle = await startWatching(rt, specs, { collection: config.collection });
+        let board: { close(): Promise<void> } | undefined;
         try {
+          if (opts.dashboard) board = await startDashboardFor(rt, log, { host: '127.0.0.1', port });
           if (opts.once) return await syncOnce(rt, handle, specs, io, g, workers !== undefined);
           log.info(`watch started: ${specs.map((s) => s.uri).join(', ')}${workers ? ' (with workers)' : ''}`);
           await untilSignal(log);
           return EXIT.ok;
         } finally {
+          await board?.close();
           await handle.close();
           await workers?.close();
         }
