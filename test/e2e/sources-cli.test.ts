@@ -200,9 +200,43 @@ describe('watch --once and sources', () => {
     expect(log).toContain('SIGTERM received: stopping the watch');
   });
 
+  it('`sluice watch --dashboard PORT` serves the dashboard while watching, and stops with it', async () => {
+    const dir = join(scratch.dir, 'watched-with-board');
+    mkdirSync(dir);
+    const port = await freePort();
+    const child = spawn(process.execPath, [SLUICE_BIN, 'watch', dir, '--dashboard', String(port)], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...p.env, SLUICE_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    try {
+      await until('dashboard listening', () => log.includes(`dashboard at http://127.0.0.1:${port}/`));
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toContain('sluice');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await waitExit(child)).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
   it('approve-deletes names an unknown source clearly (exit 2)', async () => {
     const res = await runCli(['sources', 'approve-deletes', 's3://present/nothing/'], { env: p.env });
     expect(res.code).toBe(2);
     expect(oneLine(res.stderr)).toContain('no source s3://present/nothing/');
   });
 });
+
+/** A TCP port nobody listens on right now (the system picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as import('node:net').AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
