@@ -3,7 +3,7 @@
 // synced, then emptied), with Approve (documents deleted) and Discard (documents
 // kept, nothing held) clicked in the page; the same counts in /metrics; a cookie
 // POST without the CSRF token refused; and a re-index build, with no workers to
-// run it, shown as building with its progress.
+// run it, shown as building with its progress, then stopped by its run budget.
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDashboard, startDashboard } from '../../src/dashboard/server.ts';
 import { sourceSummaries } from '../../src/loaders/sources.ts';
 import { STAGES } from '../../src/queue/jobs.ts';
-import { startReindex } from '../../src/queue/reindex.ts';
+import { startReindex, waitForBuild } from '../../src/queue/reindex.ts';
 import { startWorkers } from '../../src/queue/supervisor.ts';
 import { parseSpec, startWatching, type WatchHandle } from '../../src/sources/watch.ts';
 import { launchBrowser, until, type WatchedPage, watchedPage } from '../helpers/browser.ts';
@@ -83,19 +83,40 @@ afterAll(async () => {
 });
 
 describe('dashboard overview panels', () => {
+  let generation: number;
+
   it('a re-index build with no workers shows as building, with its documents and chunks done of total', async () => {
     expect(await w.page.getByTestId('builds').count()).toBe(0);
     const started = await startReindex(p.rt, {
       collection: 'default',
       target: { ...p.config, chunkSize: 400, chunkOverlap: 50 },
+      budgetTokens: 1,
     });
+    generation = started.generation;
     expect(started.documents).toBe(2 * FILES);
     await w.page.goto('/');
-    const row = w.page.getByTestId(`build-default-${started.generation}`);
-    expect(await row.locator('[data-col=generation]').textContent()).toBe(`#${started.generation}`);
+    const row = w.page.getByTestId(`build-default-${generation}`);
+    expect(await row.locator('[data-col=generation]').textContent()).toBe(`#${generation}`);
     expect(await row.locator('[data-col=state]').textContent()).toBe('building');
     expect(await row.locator('[data-col=documents]').textContent()).toBe(`0 / ${2 * FILES}`);
     expect(await row.locator('[data-col=chunks]').textContent()).toBe('0');
+    expect(await row.locator('[data-col=tokens]').textContent()).toBe('0 of 1 budget');
+    expect(await row.locator('[data-col=waiting]').textContent()).toBe('');
+  });
+
+  it('a build stopped by its run budget says why it waits', async () => {
+    const workers = await startWorkers(p.rt, [...STAGES], { concurrency: 2 });
+    const progress = await waitForBuild(p.rt, 'default', generation, { timeoutMs: 60_000 });
+    await workers.close();
+    expect(progress.paused).toMatch(/run budget/);
+    const waiting = w.page.getByTestId(`build-default-${generation}`).locator('[data-col=waiting]');
+    // The live region refreshes by itself: no reload.
+    const why = `${progress.summary.documents.waiting} document(s) ${progress.summary.waitingReason}`;
+    expect(why).toMatch(new RegExp(`^${2 * FILES} document\\(s\\) waiting: the run budget of generation`));
+    await waiting.filter({ hasText: why }).waitFor({ timeout: 15_000 });
+    expect(
+      await w.page.getByTestId(`build-default-${generation}`).locator('[data-col=state]').textContent(),
+    ).toBe('building');
   });
 
   it('deletions the guard holds are listed per source with why, escaped, and counted in /metrics', async () => {
