@@ -145,7 +145,7 @@ describe('dashboard overview panels', () => {
       expect(sample(text, 'sluice_deletions_held', { source: dir, collection: 'default' })).toBe(FILES);
   });
 
-  it('a cookie POST to approve without the CSRF token is refused and deletes nothing', async () => {
+  it('a cookie POST to approve without the CSRF token is refused, a bad source id too, and nothing changes', async () => {
     const cookie = (await w.context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
     const res = await fetch(`${board.url}actions/approve-deletes`, {
       method: 'POST',
@@ -154,6 +154,15 @@ describe('dashboard overview panels', () => {
       body: new URLSearchParams({ source: String((await summaryOf(dropDir)).id) }),
     });
     expect(res.status).toBe(403);
+    // Past auth and CSRF (a script's bearer token), a form naming no real source is refused.
+    const bearerPost = (source: string) =>
+      fetch(`${board.url}actions/discard-deletes`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: new URLSearchParams({ source }),
+      });
+    expect((await bearerPost('1 OR 1=1')).status).toBe(400);
+    expect((await bearerPost('999999')).status).toBe(404);
     expect((await summaryOf(dropDir)).heldDeletes).toBe(FILES);
     expect(await statuses(dropDir)).not.toContain('deleted');
   });
