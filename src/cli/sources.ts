@@ -94,15 +94,12 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print as JSON on stdout')
     .action(async (ref: string, opts: Flags, cmd: Command) =>
       withSources(io, opts, cmd, async (rt, g) => {
-        const { applyDeletions, heldKeys } = await import('../loaders/source-objects.ts');
+        const { approveHeld } = await import('../loaders/source-objects.ts');
         const source = await findOne(rt, ref, opts.collection, io.cwd);
-        const keys = await heldKeys(rt.pool, source.id);
-        const deleted = await applyDeletions(rt.pool, source.id, keys, 'held');
-        if (g.json) writeJson(io, { source: source.uri, approved: keys.length, deleted });
+        const { approved, deleted } = await approveHeld(rt.pool, source.id);
+        if (g.json) writeJson(io, { source: source.uri, approved, deleted });
         else
-          io.stderr(
-            `${source.uri}: ${keys.length} held deletion(s) applied, ${deleted} document(s) deleted\n`,
-          );
+          io.stderr(`${source.uri}: ${approved} held deletion(s) applied, ${deleted} document(s) deleted\n`);
       }),
     );
   sources

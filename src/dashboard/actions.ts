@@ -1,10 +1,13 @@
 // The dashboard's actions: Retry one failed document, or all of a reason code in
-// a collection. Both go through sluice's own requeue (queue/retry.ts, the same
+// a collection; approve or discard the deletions the mass-delete guard holds for
+// a source (the same functions as `sluice sources approve-deletes|discard-deletes`). Both go through sluice's own requeue (queue/retry.ts, the same
 // code as `sluice retry`), never through Bull Board's job retry, which would re-run
 // a job whose document is already marked failed. POST only, behind auth and CSRF.
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { failedDocuments, getDocument } from '../loaders/documents.ts';
+import { approveHeld, discardHeld } from '../loaders/source-objects.ts';
+import { findSources } from '../loaders/sources.ts';
 import { retryDocuments } from '../queue/retry.ts';
 import type { Runtime } from '../queue/runtime.ts';
 import type { DashEnv } from './env.ts';
@@ -36,10 +39,34 @@ export function actionRoutes(rt: Runtime): Hono<DashEnv> {
     const result = await retryDocuments(rt, await failedDocuments(rt.pool, collection, code));
     return respond(c, result, '/');
   });
+
+  app.post('/actions/approve-deletes', async (c) => {
+    const source = await sourceOf(rt, await c.req.parseBody());
+    if ('refused' in source) return c.text(source.refused, source.status);
+    return respond(c, await approveHeld(rt.pool, source.id), '/');
+  });
+
+  app.post('/actions/discard-deletes', async (c) => {
+    const source = await sourceOf(rt, await c.req.parseBody());
+    if ('refused' in source) return c.text(source.refused, source.status);
+    return respond(c, { discarded: await discardHeld(rt.pool, source.id) }, '/');
+  });
   return app;
 }
 
-function respond(c: Context<DashEnv>, result: { retried: number[]; needIngest: number[] }, back: string) {
+/** The source id a form names, or why not. */
+async function sourceOf(
+  rt: Runtime,
+  form: Record<string, unknown>,
+): Promise<{ id: number } | { refused: string; status: 400 | 404 }> {
+  const id = Number(form.source);
+  if (!Number.isSafeInteger(id) || id <= 0)
+    return { refused: 'bad request: source must be a source id', status: 400 };
+  const found = (await findSources(rt.pool, String(id))).find((s) => s.id === id);
+  return found ? { id: found.id } : { refused: `source ${id} does not exist`, status: 404 };
+}
+
+function respond(c: Context<DashEnv>, result: object, back: string) {
   if ((c.req.header('accept') ?? '').includes('application/json')) return c.json(result);
   return c.redirect(back, 303);
 }

@@ -9,6 +9,7 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { readCounters } from '../loaders/checkpoints.ts';
 import { documentCounts, type StatusCount } from '../loaders/overview.ts';
+import { heldDeletionsBySource } from '../loaders/sources.ts';
 import { inspectQueues, type StageQueue } from '../queue/inspect.ts';
 import type { StageName } from '../queue/jobs.ts';
 import type { Runtime } from '../queue/runtime.ts';
@@ -26,6 +27,7 @@ interface Snapshot {
   documents: StatusCount[] | null;
   queues: Record<StageName, StageQueue> | null;
   counters: Record<string, number> | null;
+  held: { source: string; collection: string; held: number }[] | null;
 }
 
 /** Counters in sluice.counters → exported counter names. */
@@ -83,7 +85,8 @@ export async function createMetrics(rt: Runtime): Promise<Metrics> {
       orNull(documentCounts(rt.pool)),
       orNull(inspectQueues(rt.queues)),
       orNull(readCounters(rt.pool)),
-    ]).then(([documents, queues, counters]) => ({ documents, queues, counters }));
+      orNull(heldDeletionsBySource(rt.pool, null)),
+    ]).then(([documents, queues, counters, held]) => ({ documents, queues, counters, held }));
   let current: Promise<Snapshot> | undefined;
   const snapshot = (): Promise<Snapshot> => {
     current ??= readShared();
@@ -108,6 +111,14 @@ export async function createMetrics(rt: Runtime): Promise<Metrics> {
   gauge('sluice_documents', 'Documents by collection and status.', ['collection', 'status'], (g, s) => {
     for (const r of s.documents ?? []) g.set({ collection: r.collection, status: r.status }, r.n);
   });
+  gauge(
+    'sluice_deletions_held',
+    'Deletions the mass-delete guard holds, per source (sluice sources approve-deletes|discard-deletes).',
+    ['source', 'collection'],
+    (g, s) => {
+      for (const h of s.held ?? []) g.set({ source: h.source, collection: h.collection }, h.held);
+    },
+  );
   const perStage = (
     name: string,
     help: string,

@@ -2,6 +2,7 @@
 // counters) and the queues (depths, workers, oldest waiting job). A queue that
 // cannot be read leaves the Postgres part intact: the page says so instead.
 
+import { type BuildStatus, buildStatus } from '../cli/build-status.ts';
 import { messageOf } from '../errors.ts';
 import {
   type ConfigWait,
@@ -18,6 +19,7 @@ import {
   stageStats,
   waitingOnConfig,
 } from '../loaders/overview.ts';
+import { type SourceSummary, sourceSummaries } from '../loaders/sources.ts';
 import { inspectQueues, type StageQueue } from '../queue/inspect.ts';
 import { STAGES, type StageName } from '../queue/jobs.ts';
 import type { Runtime } from '../queue/runtime.ts';
@@ -40,6 +42,12 @@ export interface Overview {
   failureCodes: FailureCode[];
   waitingOnConfig: ConfigWait[];
   embedding: EmbeddingStats;
+  /** Sources whose deletions the mass-delete guard holds. */
+  heldSources: SourceSummary[];
+  /** What `sluice status` shows of re-index builds (same function). */
+  builds: BuildStatus;
+  /** The share of a source one scan may delete before the guard holds it (0-1). */
+  deleteGuard: number;
 }
 
 export async function loadOverview(rt: Runtime, opts: { failures?: number } = {}): Promise<Overview> {
@@ -47,7 +55,7 @@ export async function loadOverview(rt: Runtime, opts: { failures?: number } = {}
     (q) => ({ q, error: null }),
     (err: unknown) => ({ q: null, error: messageOf(err) }),
   );
-  const [counts, stats, fresh, failures, codes, waits, totals, qs] = await Promise.all([
+  const [counts, stats, fresh, failures, codes, waits, totals, qs, sources, builds] = await Promise.all([
     documentCounts(rt.pool),
     stageStats(rt.pool),
     freshness(rt.pool),
@@ -56,6 +64,8 @@ export async function loadOverview(rt: Runtime, opts: { failures?: number } = {}
     waitingOnConfig(rt.pool),
     embeddingTotals(rt.pool),
     queues,
+    sourceSummaries(rt.pool),
+    buildStatus(rt.pool, rt.config, null),
   ]);
   const documents: Overview['documents'] = {};
   for (const r of counts) documents[r.collection] = { ...documents[r.collection], [r.status]: r.n };
@@ -78,6 +88,9 @@ export async function loadOverview(rt: Runtime, opts: { failures?: number } = {}
     failureCodes: codes,
     waitingOnConfig: waits,
     embedding: { embedder: rt.embedder.id, model: rt.embedder.model, ...totals },
+    heldSources: sources.filter((src) => src.heldDeletes > 0),
+    builds,
+    deleteGuard: rt.config.deleteGuard,
   };
 }
 

@@ -7,6 +7,7 @@ import type { Runtime } from '../queue/runtime.ts';
 import type { DashEnv } from './env.ts';
 import { duration, html, isoTime, num, page, type SafeHtml, shortName } from './html.ts';
 import { loadOverview, type Overview, STATUSES } from './overview-data.ts';
+import { buildsPanel, heldDeletionsPanel } from './overview-panels.ts';
 
 export function overviewRoutes(rt: Runtime): Hono<DashEnv> {
   const app = new Hono<DashEnv>();
@@ -29,6 +30,7 @@ export function overviewRoutes(rt: Runtime): Hono<DashEnv> {
 
 export function renderOverview(o: Overview, csrf: string): SafeHtml {
   return html`${alerts(o)}
+${heldDeletionsPanel(o, csrf)}
 <section><h2>Stages</h2>${stageTable(o)}</section>
 <section><h2>Documents</h2>${documentTable(o)}</section>
 <section class="cards">
@@ -37,6 +39,7 @@ export function renderOverview(o: Overview, csrf: string): SafeHtml {
     <p class="big"><span data-testid="freshness-p50">${duration(o.freshness.p50Ms)}</span> p50 · <span data-testid="freshness-p95">${duration(o.freshness.p95Ms)}</span> p95</p></div>
   ${embeddingCard(o)}
 </section>
+${buildsPanel(o)}
 <section><h2>Failures by reason</h2>${codeTable(o, csrf)}</section>
 <section><h2>Recent failures</h2>${failureTable(o, csrf)}</section>
 <p class="muted">Updated <time data-testid="updated-at">${isoTime(o.at)}</time></p>`;

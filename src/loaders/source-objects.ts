@@ -175,6 +175,15 @@ export async function heldKeys(pool: Pool, sourceId: number): Promise<string[]> 
   return rows.map((r) => r.key);
 }
 
+/** Applies every deletion the guard holds for a source (`sources approve-deletes`, the dashboard). */
+export async function approveHeld(
+  pool: Pool,
+  sourceId: number,
+): Promise<{ approved: number; deleted: number }> {
+  const keys = await heldKeys(pool, sourceId);
+  return { approved: keys.length, deleted: await applyDeletions(pool, sourceId, keys, 'held') };
+}
+
 /** Forgets held deletions: the documents stay indexed, and the objects are no longer tracked. */
 export async function discardHeld(pool: Pool, sourceId: number): Promise<number> {
   const { rowCount } = await pool.query(
