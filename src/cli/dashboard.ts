@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Runtime } from '../queue/runtime.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { untilSignal } from './signals.ts';
 
 export const DEFAULT_PORT = 3000;
 
@@ -32,7 +33,7 @@ export function register(program: Command, io: CliIO): void {
       await withRuntime(config, log, 'worker', async (rt) => {
         const board = await startDashboardFor(rt, log, { host: opts.host, port });
         if (g.json) writeJson(io, { url: board.url });
-        await untilSignal(log);
+        await untilSignal(log, 'the dashboard');
         await board.close();
       });
     });
@@ -74,19 +75,4 @@ export async function startDashboardFor(
       : `dashboard at ${board.url} (Bull Board at ${board.url}queues, metrics at ${board.url}metrics)`,
   );
   return board;
-}
-
-function untilSignal(log: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      log.info(`${signal} received: stopping the dashboard`);
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      resolve();
-    };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
 }

@@ -6,6 +6,7 @@ import { STAGES } from '../queue/jobs.ts';
 import { withRuntime } from './context.ts';
 import { DEFAULT_PORT, parsePort, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { untilSignal } from './signals.ts';
 
 interface WatchFlags extends GlobalOpts {
   collection?: string;
@@ -50,7 +51,7 @@ export function register(program: Command, io: CliIO): void {
           if (opts.dashboard) board = await startDashboardFor(rt, log, { host: '127.0.0.1', port });
           if (opts.once) return await syncOnce(rt, handle, specs, io, g, workers !== undefined);
           log.info(`watch started: ${specs.map((s) => s.uri).join(', ')}${workers ? ' (with workers)' : ''}`);
-          await untilSignal(log);
+          await untilSignal(log, 'the watch');
           return EXIT.ok;
         } finally {
           await board?.close();
@@ -101,19 +102,4 @@ async function syncOnce(
       );
   for (const s of failed) io.stderr(`error: ${s.uri}: ${s.last_error}\n`);
   return failed.length > 0 ? EXIT.usage : EXIT.ok;
-}
-
-function untilSignal(log: { info(m: string): void }): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      log.info(`${signal} received: stopping the watch`);
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      resolve();
-    };
-    const onTerm = () => stop('SIGTERM');
-    const onInt = () => stop('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-  });
 }
