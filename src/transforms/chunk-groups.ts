@@ -4,7 +4,8 @@
 // small to be a useful chunk are merged into a neighbour in the same part of the
 // outline (one heading path a prefix of the other), the way Unstructured's
 // `combine_text_under_n_chars` and Docling's `merge_peers` do. A heading with no
-// text of its own never becomes a chunk: it joins the section it introduces.
+// text of its own never becomes a chunk: it joins the section it introduces (unless
+// the document is nothing but headings).
 import type { Section } from '../extractors/types.ts';
 
 /** A piece of the joined document text the chunker keeps. */
@@ -174,5 +175,8 @@ export function groupSegments(
     }
     out.push(g);
   }
+  // A document of headings alone (an e-mail with a subject and no body, a title page)
+  // is still worth finding by them: one chunk rather than none (NO_TEXT).
+  if (out.length === 0 && groups.length > 0) return [groups.reduce(merge)];
   return out;
 }

@@ -37,6 +37,14 @@ describe('chunk quality', () => {
     expect(reporting.metadata.headingPath).toEqual(['Guide', 'Security']);
   });
 
+  it('keeps a document made only of headings as one chunk instead of none (an e-mail with a subject alone)', async () => {
+    const chunks = await chunkDocument(
+      { metadata: {}, sections: [{ text: 'I have attachments!', headingPath: ['I have attachments!'] }] },
+      { size: 1000, overlap: 0 },
+    );
+    expect(chunks.map((c) => c.text)).toEqual(['I have attachments!']);
+  });
+
   it('merges sections under the size floor into a neighbour of the same outline branch, not a sibling', async () => {
     const doc: ExtractedDocument = {
       metadata: {},
