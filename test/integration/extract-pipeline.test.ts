@@ -163,11 +163,13 @@ describe('PDF and DOCX through the real pipeline', () => {
     const top = out.results[0]!;
     expect(basename(top.uri)).toBe('report.pdf');
     expect(top.text).toContain(PHRASE);
+    // The chunk starts on page 7; a short page tail may share a chunk with the next page
+    // (small pieces merge into a neighbour), so it may end on page 8 — never before 7.
     expect(top.metadata.page_start).toBe(7);
-    expect(top.metadata.page_end).toBe(7);
+    expect([7, 8]).toContain(top.metadata.page_end);
     const text = await runCli(['search', PHRASE, '-k', '1'], { env: p.env });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/report\.pdf p\.7\b/);
+    expect(text.stdout).toMatch(/report\.pdf p\.7(-8)?\b/);
   });
 
   it('the workers are still up: a PDF ingested afterwards completes', async () => {

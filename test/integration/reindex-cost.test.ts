@@ -31,6 +31,7 @@ let dir: string;
 /**
  * Markdown documents with short sections (one chunk whatever the chunk size, so
  * a chunk-size change keeps their text) and one long section each (re-chunked).
+ * The first note also carries the document's title heading, which joins it.
  */
 function writeDocs(tag: string, n: number): string {
   const d = mkdtempSync(join(tmpdir(), `sluice-reindex-${tag}-`));
@@ -45,7 +46,12 @@ function writeDocs(tag: string, n: number): string {
   };
   for (let i = 0; i < n; i++) {
     let text = `# ${tag} document ${i}\n\n`;
-    for (let s = 0; s < 3; s++) text += `## Note ${s} of ${tag} ${i}\n\n${sentence(i, s)}\n\n`;
+    // Three sentences (~250 characters): above the small-section floor at either chunk
+    // size (a fifth of it), below the smaller size, so the note is one chunk either way.
+    for (let s = 0; s < 3; s++) {
+      const note = [0, 1, 2].map((k) => sentence(i, s * 3 + k)).join(' ');
+      text += `## Note ${s} of ${tag} ${i}\n\n${note}\n\n`;
+    }
     // Headings are unique too: a text shared by documents embedded at the same moment
     // may be sent once per document (see README), which would blur the exact counts below.
     text += `## Long part of ${tag} ${i}\n\n`;
