@@ -252,10 +252,12 @@ describe('embedding through the real pipeline', () => {
     expect(reqs.length).toBeLessThanOrEqual(minimum * 1.1);
 
     // Chunks were sized with the model's tokenizer: tokenCount is what the provider counts.
-    const sample = await p.query<{ text: string; token_count: number }>(
-      'SELECT text, token_count FROM sluice.chunks ORDER BY random() LIMIT 40',
+    // token_count counts what was embedded: the heading context, a blank line, the text.
+    const sample = await p.query<{ text: string; token_count: number; context: string | null }>(
+      `SELECT text, token_count, metadata->>'embed_context' AS context FROM sluice.chunks ORDER BY random() LIMIT 40`,
     );
-    for (const c of sample) expect(c.token_count).toBe(serverTokens(c.text));
+    for (const c of sample)
+      expect(c.token_count).toBe(serverTokens(c.context ? `${c.context}\n\n${c.text}` : c.text));
 
     // Counters: every chunk a miss, every text sent once, every request counted.
     const c = await counters(p);

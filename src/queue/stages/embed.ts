@@ -37,7 +37,11 @@ export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): P
     tokens: items.reduce((n, t) => n + t.tokens, 0),
     dailyBudget: rt.config.embedBudgetTokens,
   };
-  await reserveTokens(rt.pool, spend);
+  // Reserving before the request updates the same spend rows from every embed job, which
+  // lines the jobs up one by one and spoils cross-document batching: only a budget needs it.
+  // Without one the spend is recorded once the vectors are back.
+  const budgeted = generation.budgetTokens !== null || spend.dailyBudget !== undefined;
+  if (budgeted) await reserveTokens(rt.pool, spend);
   let vectors: Float32Array[];
   try {
     vectors = await pipeline.embedService.embedMany(
@@ -46,11 +50,12 @@ export async function runEmbed(rt: Runtime, p: JobPayload, ctx: StageContext): P
       items.map((t) => t.tokens),
     );
   } catch (err) {
-    await refundTokens(rt.pool, spend).catch(() => undefined);
+    if (budgeted) await refundTokens(rt.pool, spend).catch(() => undefined);
     // Requests spent on a failed call (a rejected key, exhausted retries) still count.
     await bumpCounters(rt.pool, rt.takeEmbedCounters()).catch(() => undefined);
     throw err;
   }
+  if (!budgeted) await reserveTokens(rt.pool, spend); // no budget to exceed: records the spend
   await putEmbeddings(
     rt.pool,
     modelKey,
