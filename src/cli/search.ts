@@ -53,7 +53,8 @@ export function register(program: Command, io: CliIO): void {
         try {
           const [vector] = await embedder.embed([query]);
           // A lexical embedder re-scores a wider candidate set by shared words.
-          const wide = embedder.termOverlap ? Math.min(1000, k * 4) : k;
+          // At least 50 candidates, so the top results do not depend on how many were asked for.
+          const wide = embedder.termOverlap ? Math.min(1000, Math.max(50, k * 4)) : k;
           hits = rescore(embedder, query, await searchChunks(pool, collection, vector!, wide)).slice(0, k);
         } finally {
           await embedder.close?.();
