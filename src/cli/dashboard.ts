@@ -33,7 +33,7 @@ export function register(program: Command, io: CliIO): void {
       await withRuntime(config, log, 'worker', async (rt) => {
         const board = await startDashboardFor(rt, log, { host: opts.host, port });
         if (g.json) writeJson(io, { url: board.url });
-        await untilSignal(log, 'the dashboard');
+        await untilSignal(log, 'stopping the dashboard');
         await board.close();
       });
     });

@@ -2,8 +2,11 @@
 // SIGTERM/SIGINT. Beyond loopback it refuses to start without SLUICE_DASHBOARD_TOKEN.
 import type { Command } from 'commander';
 import { STAGES } from '../queue/jobs.ts';
+import { isLoopback } from '../tokens.ts';
 import { withRuntime } from './context.ts';
+import { parsePort } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { untilSignal } from './signals.ts';
 
 interface ServeFlags extends GlobalOpts {
   host: string;
@@ -23,11 +26,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (opts: ServeFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { concurrency: opts.concurrency });
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-        throw new ExitError(EXIT.usage, `error: --port ${opts.port} is not a port number`);
-      }
-      const { isLoopback } = await import('../sources/token-auth.ts');
+      const port = parsePort(opts.port, '--port');
       if (!config.dashboardToken && !isLoopback(opts.host)) {
         throw new ExitError(
           EXIT.usage,
@@ -57,15 +56,7 @@ export function register(program: Command, io: CliIO): void {
             reject(new ExitError(EXIT.usage, `error: cannot listen on ${opts.host}:${port}: ${err.message}`)),
           );
         });
-        await new Promise<void>((resolve) => {
-          const stop = () => {
-            process.off('SIGTERM', stop);
-            process.off('SIGINT', stop);
-            resolve();
-          };
-          process.on('SIGTERM', stop);
-          process.on('SIGINT', stop);
-        });
+        await untilSignal(log, 'stopping the API server');
         await new Promise((r) => server.close(() => r(undefined)));
         await workers?.close();
       });

@@ -51,7 +51,7 @@ export function register(program: Command, io: CliIO): void {
           if (opts.dashboard) board = await startDashboardFor(rt, log, { host: '127.0.0.1', port });
           if (opts.once) return await syncOnce(rt, handle, specs, io, g, workers !== undefined);
           log.info(`watch started: ${specs.map((s) => s.uri).join(', ')}${workers ? ' (with workers)' : ''}`);
-          await untilSignal(log, 'the watch');
+          await untilSignal(log, 'stopping the watch');
           return EXIT.ok;
         } finally {
           await board?.close();

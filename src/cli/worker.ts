@@ -5,6 +5,7 @@ import { parseStages, STAGES } from '../queue/jobs.ts';
 import { withRuntime } from './context.ts';
 import { parsePort, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig } from './io.ts';
+import { untilSignal } from './signals.ts';
 
 type WorkerOpts = { stages: string; concurrency?: string; metricsPort?: string; metricsHost: string };
 
@@ -37,21 +38,9 @@ export function register(program: Command, io: CliIO): void {
         log.info(
           `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}`,
         );
-        await new Promise<void>((resolve) => {
-          const stop = (signal: string) => {
-            log.info(`${signal} received: finishing jobs in hand`);
-            process.off('SIGTERM', onTerm);
-            process.off('SIGINT', onInt);
-            void workers
-              .close()
-              .then(() => metrics?.close())
-              .then(resolve);
-          };
-          const onTerm = () => stop('SIGTERM');
-          const onInt = () => stop('SIGINT');
-          process.on('SIGTERM', onTerm);
-          process.on('SIGINT', onInt);
-        });
+        await untilSignal(log, 'finishing jobs in hand');
+        await workers.close();
+        await metrics?.close();
         log.info('worker stopped');
       });
     });

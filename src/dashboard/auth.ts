@@ -7,7 +7,8 @@ import { createHmac } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { type DashEnv, isLoopback, safeEqual } from './env.ts';
+import { isLoopback, safeEqual } from '../tokens.ts';
+import type { DashEnv } from './env.ts';
 import { html, page } from './html.ts';
 
 export const SESSION_COOKIE = 'sluice_session';

@@ -6,8 +6,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { safeEqual } from '../tokens.ts';
 import type { DashEnv } from './env.ts';
-import { safeEqual } from './env.ts';
 
 export const CSRF_COOKIE = 'XSRF-TOKEN';
 export const CSRF_HEADER = 'x-xsrf-token';

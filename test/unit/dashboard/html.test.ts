@@ -1,8 +1,8 @@
 // The dashboard's escaping and small helpers: everything from documents is text.
 import { describe, expect, it } from 'vitest';
-import { isLoopback, safeEqual } from '../../../src/dashboard/env.ts';
 import { duration, escapeHtml, html, shortName } from '../../../src/dashboard/html.ts';
 import { bindProblem } from '../../../src/dashboard/server.ts';
+import { isLoopback, safeEqual } from '../../../src/tokens.ts';
 
 describe('html', () => {
   it('escapes every interpolated value, in text and in attributes', () => {

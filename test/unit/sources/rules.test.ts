@@ -8,8 +8,9 @@ import { globList, ignoreRules } from '../../../src/sources/ignore.ts';
 import { parseS3Uri, s3VersionHash } from '../../../src/sources/s3.ts';
 import { eventObjects } from '../../../src/sources/s3-events.ts';
 import { createStabilityTracker } from '../../../src/sources/stability.ts';
-import { isLoopback, tokenMatches } from '../../../src/sources/token-auth.ts';
+import { tokenMatches } from '../../../src/sources/token-auth.ts';
 import { sanitizeFileName } from '../../../src/sources/upload-store.ts';
+import { isLoopback } from '../../../src/tokens.ts';
 
 describe('ignore rules', () => {
   const rules = ignoreRules();
