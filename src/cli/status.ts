@@ -3,9 +3,14 @@
 // asked last and fails fast: without it the rest is still shown, then exit 2.
 import type { Command } from 'commander';
 import { messageOf } from '../errors.ts';
-import { readCounters } from '../loaders/checkpoints.ts';
 import { collectionHasDocuments, failedInCollection } from '../loaders/documents.ts';
-import { documentCounts, waitingOnConfig } from '../loaders/overview.ts';
+import {
+  documentCounts,
+  embeddingTotals,
+  lowQualityAccepted,
+  recentFailures,
+  waitingOnConfig,
+} from '../loaders/overview.ts';
 import { getCollection } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
 import { closeQueues, connectRedis, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
@@ -51,26 +56,8 @@ export function register(program: Command, io: CliIO): void {
         const counts = await documentCounts(pool, filter);
         const waits = await waitingOnConfig(pool, filter);
         const failedTotal = await failedInCollection(pool, filter);
-        // Documents indexed although the quality gate judged their text garbage (--accept-low-quality).
-        const lowQuality = await pool.query<{ n: string }>(
-          `SELECT count(*) AS n FROM sluice.documents
-           WHERE status = 'done' AND (metadata->'quality'->>'low')::boolean AND ($1::text IS NULL OR collection = $1)`,
-          [filter],
-        );
-        const failures = await pool.query<{
-          id: string;
-          uri: string;
-          stage: string;
-          error_code: string;
-          error_message: string;
-          updated_at: Date;
-          quality: string | null;
-        }>(
-          `SELECT id, uri, stage, error_code, error_message, updated_at,
-             metadata->'quality'->>'score' AS quality FROM sluice.documents
-           WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1) ORDER BY updated_at DESC LIMIT $2`,
-          [filter, limit],
-        );
+        const lowQuality = await lowQualityAccepted(pool, filter);
+        const failures = await recentFailures(pool, { collection: filter, limit });
         const documents: Record<string, Record<string, number>> = {};
         for (const r of counts) {
           const byStatus = documents[r.collection] ?? {};
@@ -79,43 +66,40 @@ export function register(program: Command, io: CliIO): void {
         }
         const queued = await readQueues(config.redisUrl, config.queuePrefix);
         const queues = typeof queued === 'string' ? null : queued;
-        const counters = await readCounters(pool);
+        const totals = await embeddingTotals(pool);
         const { heldDeletionsBySource } = await import('../loaders/sources.ts');
         const heldDeletions = await heldDeletionsBySource(pool, filter);
-        const hits = counters.embed_cache_hits ?? 0;
-        const misses = counters.embed_cache_misses ?? 0;
         // Totals over every worker process since the database was created.
         const provider = {
           embedder: config.embedder,
           model: config.embedModel ?? null,
-          requests: counters.embed_requests ?? 0,
-          tokens: counters.embed_tokens ?? 0,
-          textsEmbedded: counters.embed_texts ?? 0,
-          retries: counters.embed_retries ?? 0,
-          rateLimited: counters.embed_rate_limited ?? 0,
+          requests: totals.requests,
+          tokens: totals.tokens,
+          textsEmbedded: totals.texts,
+          retries: totals.retries,
+          rateLimited: totals.rateLimited,
         };
         const reindex = await buildStatus(pool, config, filter);
         const report = {
           reindex,
           documents,
           queues,
-          embeddingCache: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : null },
+          embeddingCache: { hits: totals.cacheHits, misses: totals.cacheMisses, hitRate: totals.hitRate },
           embeddingProvider: provider,
           // Cache and provider counters are kept for the whole database, not per collection.
           countersScope: 'all collections',
           waitingOnConfig: waits.reduce((n, w) => n + w.n, 0),
           heldDeletions,
           failedTotal,
-          lowQualityAccepted: Number(lowQuality.rows[0]?.n ?? 0),
-          recentFailures: failures.rows.map((f) => ({
-            id: Number(f.id),
-            uri: f.uri,
-            stage: f.stage,
-            code: f.error_code,
-            message: f.error_message,
-            at: f.updated_at,
-            /** The quality gate's score of the extracted text (null before extraction). */
-            quality: f.quality === null ? null : Number(f.quality),
+          lowQualityAccepted: lowQuality,
+          recentFailures: failures.map(({ id, uri, stage, code, message, at, quality }) => ({
+            id,
+            uri,
+            stage,
+            code,
+            message,
+            at,
+            quality,
           })),
         };
         if (g.json) {
@@ -142,7 +126,7 @@ export function register(program: Command, io: CliIO): void {
         const scope = filter ? ' (all collections)' : '';
         const rate = report.embeddingCache.hitRate;
         out.push(
-          `embedding cache${scope}: ${hits} hits, ${misses} misses${rate === null ? '' : ` (${(rate * 100).toFixed(1)}% hit rate)`}`,
+          `embedding cache${scope}: ${report.embeddingCache.hits} hits, ${report.embeddingCache.misses} misses${rate === null ? '' : ` (${(rate * 100).toFixed(1)}% hit rate)`}`,
         );
         out.push(
           `embedding provider${scope} ${provider.embedder}${provider.model ? ` "${provider.model}"` : ''}: ${provider.requests} requests, ` +

@@ -49,6 +49,8 @@ export interface FailureRow {
   at: Date;
   /** False for files refused before hashing: those need a fresh ingest, not a retry. */
   retryable: boolean;
+  /** The quality gate's score of the extracted text (null before extraction). */
+  quality: number | null;
 }
 
 export async function recentFailures(
@@ -64,8 +66,10 @@ export async function recentFailures(
     error_message: string | null;
     updated_at: Date;
     hashed: boolean;
+    quality: string | null;
   }>(
-    `SELECT id, collection, uri, stage, error_code, error_message, updated_at, content_hash IS NOT NULL AS hashed
+    `SELECT id, collection, uri, stage, error_code, error_message, updated_at, content_hash IS NOT NULL AS hashed,
+            metadata->'quality'->>'score' AS quality
      FROM sluice.documents WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1)
      ORDER BY updated_at DESC, id DESC LIMIT $2`,
     [opts.collection ?? null, opts.limit],
@@ -79,7 +83,18 @@ export async function recentFailures(
     message: r.error_message,
     at: r.updated_at,
     retryable: r.hashed,
+    quality: r.quality === null ? null : Number(r.quality),
   }));
+}
+
+/** Documents indexed although the quality gate judged their text garbage (--accept-low-quality). */
+export async function lowQualityAccepted(pool: Pool, collection: string | null = null): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    `SELECT count(*) AS n FROM sluice.documents
+     WHERE status = 'done' AND (metadata->'quality'->>'low')::boolean AND ($1::text IS NULL OR collection = $1)`,
+    [collection],
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 export interface FailureCode {
