@@ -5,6 +5,7 @@
 // SLUICE_MAX_ATTACHMENT_DEPTH levels of attachments inside attachments. Children the
 // message no longer has are deleted. Reading a child re-reads the root file and takes
 // the attachment out in an extraction thread, so jobs carry only ids.
+import { createHash } from 'node:crypto';
 import { SluiceError } from '../errors.ts';
 import { EXTRACTORS } from '../extractors/index.ts';
 import {
@@ -14,7 +15,7 @@ import {
   parseAttachmentUri,
 } from '../extractors/mail-attachments.ts';
 import { deleteDocuments, documentsUnder, upsertDocument } from '../loaders/documents.ts';
-import { readSource } from '../sources/index.ts';
+import { readSource, type SourceRead } from '../sources/index.ts';
 import type { JobPayload } from './jobs.ts';
 import { enqueue } from './queues.ts';
 import type { Runtime } from './runtime.ts';
@@ -88,9 +89,10 @@ export async function syncAttachments(
 }
 
 /** The bytes of a child document: its root message read from the source, the attachment taken out in a thread. */
-export async function readAttachment(rt: Runtime, uri: string, signal?: AbortSignal): Promise<Uint8Array> {
+export async function readAttachment(rt: Runtime, uri: string, signal?: AbortSignal): Promise<SourceRead> {
   if (!isAttachmentUri(uri)) throw new SluiceError('INTERNAL', `${uri} is not an attachment uri`);
   const { root, path } = parseAttachmentUri(uri);
-  const { bytes } = await readSource(root, rt.limits.maxBytes, rt.config);
-  return rt.threads.run({ kind: 'attachment', bytes, path }, signal);
+  const message = await readSource(root, rt.limits.maxBytes, rt.config);
+  const bytes = await rt.threads.run({ kind: 'attachment', bytes: message.bytes, path }, signal);
+  return { bytes, hash: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -2,7 +2,6 @@
 // an extraction thread with time and memory limits. Output: sluice.extractions.
 // A mail message's attachments become documents of their own (see ../attachments.ts),
 // and the quality gate fails garbage text LOW_QUALITY after the output is stored.
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { SluiceError } from '../../errors.ts';
 import { pickExtractor } from '../../extractors/index.ts';
@@ -10,7 +9,7 @@ import { isAttachmentUri, parentOf } from '../../extractors/mail-attachments.ts'
 import { MIME, sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
 import { deleteDocuments, setExtracted } from '../../loaders/documents.ts';
-import { readSource } from '../../sources/index.ts';
+import { readSource, type SourceRead } from '../../sources/index.ts';
 import { isGone } from '../../sources/s3.ts';
 import { enforceQuality } from '../../transforms/quality.ts';
 import { planAttachments, readAttachment, syncAttachments } from '../attachments.ts';
@@ -29,21 +28,13 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     }
   }
   const attachment = isAttachmentUri(p.uri);
-  let bytes: Uint8Array;
-  let hash: string;
-  if (attachment) {
-    bytes = await readAttachment(rt, p.uri, ctx.signal);
-    hash = createHash('sha256').update(bytes).digest('hex');
-  } else {
-    try {
-      ({ bytes, hash } = await readSource(p.uri, rt.limits.maxBytes, rt.config));
-    } catch (err) {
-      if (!isGone(err)) throw err;
-      // Deleted from its bucket after it was listed: the document follows it.
-      await deleteDocuments(rt.pool, [p.documentId]);
-      return 'superseded';
-    }
+  const read = attachment ? await readAttachment(rt, p.uri, ctx.signal) : await readUnlessGone(rt, p.uri);
+  if (!read) {
+    // Deleted from its bucket after it was listed: the document follows it.
+    await deleteDocuments(rt.pool, [p.documentId]);
+    return 'superseded';
   }
+  const { bytes, hash } = read;
   if (hash !== p.contentHash) {
     if (attachment) {
       throw new SluiceError(
@@ -102,4 +93,14 @@ export async function extractToCheckpoint(
   );
   await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, mime });
   return { mime, title: doc.title ?? null, metadata: doc.metadata };
+}
+
+/** The source's bytes and version, or undefined when the object is gone from its bucket. */
+async function readUnlessGone(rt: Runtime, uri: string): Promise<SourceRead | undefined> {
+  try {
+    return await readSource(uri, rt.limits.maxBytes, rt.config);
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
 }
