@@ -23,10 +23,10 @@ export async function buildStatus(
   config: Config,
   collection: string | null,
 ): Promise<BuildStatus> {
-  const gens = await listGenerations(pool, collection ?? undefined);
+  const builds = await listGenerations(pool, collection ?? undefined, { besideActive: true });
   const waiting = await waitingOnBudget(pool, collection);
   return {
-    builds: gens.filter((g) => !g.active && g.state !== 'retired').map((g) => generationJson(g, config)),
+    builds: builds.map((g) => generationJson(g, config)),
     budget: {
       dailyTokens: config.embedBudgetTokens ?? null,
       spentToday: await spentToday(pool),

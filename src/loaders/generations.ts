@@ -81,8 +81,17 @@ export interface GenerationSummary extends GenerationInfo {
   waitingReason: string | null;
 }
 
-/** Every generation (of one collection, or all) with its progress, newest first per collection. */
-export async function listGenerations(pool: Pool, collection?: string): Promise<GenerationSummary[]> {
+/**
+ * Every generation (of one collection, or all) with its progress, newest first per
+ * collection. `besideActive` keeps only builds and rollback targets (neither active
+ * nor retired), so status and the dashboard's polling never count the active
+ * generation's chunks, the largest set by far.
+ */
+export async function listGenerations(
+  pool: Pool,
+  collection?: string,
+  opts: { besideActive?: boolean } = {},
+): Promise<GenerationSummary[]> {
   const { rows } = await pool.query<
     GenerationRow & {
       active: boolean;
@@ -120,9 +129,10 @@ export async function listGenerations(pool: Pool, collection?: string): Promise<
               count(*) FILTER (WHERE status = 'processing' AND error_code IS NOT NULL) AS waiting,
               max(error_message) FILTER (WHERE status = 'processing' AND error_code IS NOT NULL) AS reason
        FROM sluice.generation_documents WHERE collection = g.collection AND generation = g.generation) p
-     WHERE $1::text IS NULL OR g.collection = $1
+     WHERE ($1::text IS NULL OR g.collection = $1)
+       AND ($2::boolean IS NOT TRUE OR (g.generation <> c.active_generation AND g.state <> 'retired'))
      ORDER BY g.collection, g.generation DESC`,
-    [collection ?? null],
+    [collection ?? null, opts.besideActive === true],
   );
   return rows.map((r) => {
     // The active generation's progress is live ingestion's; others have their own ledger.
