@@ -31,8 +31,6 @@ const UPPER = /\p{Lu}/u;
 const NUMBER_OR_SPACE = /[\p{N}\s]/u;
 /** Punctuation, currency and the symbols ordinary prose, tables and formulas use. */
 const COMMON = /[\p{P}\p{Sc}+<=>|~^`°±×÷\u2190-\u21FF\u2200-\u22FF\u2022\u2122©®§¶]/u;
-/** Unbroken runs of the base64 alphabet long enough to be encoded data, not words. */
-const BASE64_RUN = /[A-Za-z0-9+/]{60,}={0,2}/g;
 const SCRIPTS = [
   'Latin',
   'Cyrillic',
@@ -126,6 +124,26 @@ interface Signals {
   script?: string;
 }
 
+// ASCII classes, computed once from the same patterns so both paths agree.
+const A_SPACE = 1;
+const A_LETTER = 2;
+const A_LOWER = 4;
+const A_BAD = 8;
+const A_DIGIT = 16;
+const A_COMMON = 32;
+const ASCII_CLASS = Uint8Array.from({ length: 128 }, (_, c) => {
+  const ch = String.fromCharCode(c);
+  if (/\s/.test(ch)) return A_SPACE;
+  if (LETTER.test(ch)) return A_LETTER | (LOWER.test(ch) ? A_LOWER : 0);
+  if (BAD.test(ch)) return A_BAD;
+  if (NUMBER_OR_SPACE.test(ch)) return A_DIGIT;
+  return COMMON.test(ch) || /\p{Extended_Pictographic}/u.test(ch) ? A_COMMON : 0;
+});
+
+/**
+ * One pass over the text. ASCII (most of what is indexed) goes through a lookup
+ * table; other characters through the Unicode property patterns.
+ */
 function countSignals(text: string): Signals {
   const s: Signals = {
     visible: 0,
@@ -138,6 +156,7 @@ function countSignals(text: string): Signals {
     caseFlipWords: 0,
   };
   const scriptCounts = new Map<string, number>();
+  let latin = 0; // kept apart from the map in the hot loop, merged at the end
   let wordFamily: string | undefined;
   let wordMixed = false;
   let wordFlip = false;
@@ -155,7 +174,40 @@ function countSignals(text: string): Signals {
     prevLower = false;
     wordFamily = undefined;
   };
-  for (const ch of text) {
+  const countScript = (script: string) => {
+    if (script === 'Latin') {
+      if (latin === 0 && !scriptCounts.has('Latin')) scriptCounts.set('Latin', 0); // keeps first-seen order for ties
+      latin++;
+    } else scriptCounts.set(script, (scriptCounts.get(script) ?? 0) + 1);
+    const family = FAMILY[script] ?? script;
+    if (wordFamily !== undefined && wordFamily !== family) wordMixed = true;
+    wordFamily = family;
+  };
+  for (let i = 0; i < text.length; ) {
+    const code = text.charCodeAt(i);
+    if (code < 128) {
+      i++;
+      const cls = ASCII_CLASS[code]!;
+      if (cls === A_SPACE) {
+        endWord();
+        continue;
+      }
+      s.visible++;
+      if (cls & A_LETTER) {
+        s.letters++;
+        prevLower = (cls & A_LOWER) !== 0;
+        countScript('Latin');
+        inWord = true;
+        continue;
+      }
+      prevLower = false;
+      if (cls === A_BAD) s.bad++;
+      else if (cls === A_DIGIT) s.digits++;
+      else if (cls !== A_COMMON) s.odd++;
+      continue;
+    }
+    const ch = String.fromCodePoint(text.codePointAt(i)!);
+    i += ch.length;
     if (/\s/.test(ch)) {
       endWord();
       continue;
@@ -164,16 +216,11 @@ function countSignals(text: string): Signals {
     if (LETTER.test(ch)) {
       s.letters++;
       const lower = LOWER.test(ch);
-      // Non-ASCII only: camelCase identifiers are ASCII, random high bytes are not.
-      if (prevLower && ch >= '\u0080' && UPPER.test(ch)) wordFlip = true;
+      // camelCase identifiers are ASCII, random high bytes are not.
+      if (prevLower && UPPER.test(ch)) wordFlip = true;
       prevLower = lower;
       const script = scriptOf(ch);
-      if (script) {
-        scriptCounts.set(script, (scriptCounts.get(script) ?? 0) + 1);
-        const family = FAMILY[script] ?? script;
-        if (wordFamily !== undefined && wordFamily !== family) wordMixed = true;
-        wordFamily = family;
-      }
+      if (script) countScript(script);
       inWord = true;
       continue;
     }
@@ -182,10 +229,10 @@ function countSignals(text: string): Signals {
     else if (NUMBER_OR_SPACE.test(ch)) s.digits++;
     else if (!COMMON.test(ch) && !/\p{Extended_Pictographic}/u.test(ch)) s.odd++;
     // A symbol inside a run of letters ("Ð¿Ñ€") is mojibake, not word punctuation.
-    if (inWord && ch >= '\u0080' && !COMMON.test(ch) && !/[\p{N}\p{Extended_Pictographic}]/u.test(ch))
-      wordMixed = true;
+    if (inWord && !COMMON.test(ch) && !/[\p{N}\p{Extended_Pictographic}]/u.test(ch)) wordMixed = true;
   }
   endWord();
+  if (latin > 0) scriptCounts.set('Latin', latin);
   let best = 0;
   for (const [script, n] of scriptCounts) {
     if (n > best) {
@@ -203,10 +250,30 @@ function scriptOf(ch: string): string | undefined {
 }
 
 function base64Share(text: string): number {
+  // One linear scan for runs of the base64 alphabet (a regex would retry from every
+  // position inside each shorter run).
   let n = 0;
-  for (const m of text.matchAll(BASE64_RUN)) {
-    // Long identifiers and URLs are letters only or carry separators; encoded data mixes cases and digits.
-    if (/\d/.test(m[0]) && /[a-z]/.test(m[0]) && /[A-Z]/.test(m[0])) n += m[0].length;
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    if (i < text.length && isBase64Char(text.charCodeAt(i))) continue;
+    if (i - start >= BASE64_MIN_RUN) n += encodedLength(text, start, i);
+    start = i + 1;
   }
   return n;
+}
+
+const BASE64_MIN_RUN = 60;
+
+function isBase64Char(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 47 && c <= 57) || c === 43;
+}
+
+/** The run plus up to two '=' of padding, if it looks like encoded data (mixed cases and digits). */
+function encodedLength(text: string, from: number, to: number): number {
+  const run = text.slice(from, to);
+  // Long identifiers and URLs are letters only or carry separators; encoded data mixes cases and digits.
+  if (!(/\d/.test(run) && /[a-z]/.test(run) && /[A-Z]/.test(run))) return 0;
+  let end = to;
+  while (end < text.length && end - to < 2 && text.charCodeAt(end) === 61) end++;
+  return end - from;
 }
