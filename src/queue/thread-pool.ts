@@ -64,7 +64,7 @@ export function createThreadPool(opts: ThreadPoolOptions): ThreadPool {
 
   function spawn(): Slot {
     const worker = new Worker(TASK_FILE, {
-      resourceLimits: { maxOldGenerationSizeMb: opts.memoryMb, maxYoungGenerationSizeMb: 64 },
+      resourceLimits: { maxOldGenerationSizeMb: opts.memoryMb, maxYoungGenerationSizeMb: 16 },
       stdout: false,
       stderr: false,
     });
