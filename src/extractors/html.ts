@@ -3,7 +3,6 @@
 // nested 100,000 levels deep cannot overflow the call stack. Boilerplate (scripts,
 // styles, navigation, footers, asides, hidden elements) is skipped; h1–h6 open
 // sections with a heading path; table rows become "cell | cell" lines.
-import { load } from 'cheerio';
 import { SluiceError } from '../errors.ts';
 import { declaredCharset } from './charset.ts';
 import {
@@ -38,6 +37,8 @@ export const htmlExtractor: Extractor = {
   mimeTypes: ['text/html'],
   async extract(input) {
     const { text, charset } = readTextInput(input, declaredCharset(input.bytes));
+    // Loaded on first use: cheerio (with undici) is heavy, and commands that never parse HTML skip it.
+    const { load } = await import('cheerio');
     const $ = load(text, { xml: { xmlMode: false, decodeEntities: true } });
     const root = $.root()[0] as unknown as DomNode;
     const walked = walk(root, input.signal, input.limits.maxTextChars);

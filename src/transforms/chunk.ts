@@ -16,7 +16,6 @@
 // are cut by characters first, each produced chunk is tokenised once (its real
 // tokenCount), and only the few over `maxTokens` are cut again, smaller.
 import { createHash } from 'node:crypto';
-import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
 import { SluiceError } from '../errors.ts';
 import type { ExtractedDocument } from '../extractors/types.ts';
 import { type Group, groupSegments, type Segment, segmentsOf } from './chunk-groups.ts';
@@ -94,6 +93,7 @@ export function chunkFingerprint(opts: ChunkOptions): string {
 /** Split a document into chunks (see the file header). */
 export async function chunkDocument(doc: ExtractedDocument, opts: ChunkOptions): Promise<Chunk[]> {
   validate(opts);
+  const { RecursiveCharacterTextSplitter } = await import('@langchain/textsplitters');
   const splitter = new RecursiveCharacterTextSplitter({
     chunkSize: opts.size,
     chunkOverlap: opts.overlap,
@@ -271,6 +271,7 @@ async function fitTokens(
   }
   const size = Math.max(1, Math.min(text.length - 1, Math.floor(((text.length * max) / tokens) * 0.9)));
   const overlap = Math.min(size - 1, Math.floor((opts.overlap * size) / opts.size));
+  const { RecursiveCharacterTextSplitter } = await import('@langchain/textsplitters');
   const splitter = new RecursiveCharacterTextSplitter({
     chunkSize: size,
     chunkOverlap: Math.max(0, overlap),
