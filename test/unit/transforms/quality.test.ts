@@ -71,6 +71,19 @@ describe('assessQuality', () => {
     expect(q.low).toBe(true);
     expect(q.reasons.join()).toMatch(/base64/);
   });
+
+  it('counts a base64 run of 60 or more with its padding, and not shorter runs or plain words', () => {
+    const run = (n: number) => 'Ab3+/'.repeat(Math.ceil(n / 5)).slice(0, n);
+    const share = (text: string) => {
+      const q = assessQuality(doc(text));
+      const m = /(\d+(?:\.\d)?)% of the text is base64/.exec(q.reasons.join());
+      return m ? Number(m[1]) : 0;
+    };
+    // 10 lines of a 60-character run, "==" and 16 more characters: 62 / 78 of the text.
+    expect(Math.abs(share(`${run(60)}== word word word\n`.repeat(10)) - (100 * 62) / 78)).toBeLessThan(1);
+    expect(share(`${run(59)} word word word word\n`.repeat(10))).toBe(0);
+    expect(share(`${'abcdefghij'.repeat(10)} ${'ABCDEFGHIJ0123456789'.repeat(4)}\n`.repeat(10))).toBe(0);
+  });
 });
 
 describe('enforceQuality', () => {
