@@ -14,8 +14,13 @@ export interface EmbedServiceOptions {
   limiter?: RateLimiter | undefined;
   /** Attempts after a 5xx or network failure before callers are rejected (default 5). 429s never count. */
   maxRetries?: number;
-  /** How long a partial batch waits for more texts before it is sent (default 25 ms). */
+  /** How long a partial batch waits for more texts before it is sent when no request is out (default 25 ms). */
   lingerMs?: number;
+  /**
+   * How long a partial batch may wait while another request is out (default 1 s). Texts that
+   * arrive during a request gather into the next one instead of going as many small requests.
+   */
+  maxLingerMs?: number;
   /** Concurrent requests per process (default 4). */
   maxInFlight?: number;
   /** A tighter token cap per request than the embedder's own. */
@@ -79,6 +84,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
   const { embedder, limiter } = opts;
   const maxRetries = opts.maxRetries ?? 5;
   const lingerMs = opts.lingerMs ?? 25;
+  const maxLingerMs = Math.max(lingerMs, opts.maxLingerMs ?? 1000);
   const maxInFlight = opts.maxInFlight ?? 4;
   const backoffMs = opts.backoffMs ?? 500;
   const maxDeferMs = opts.maxRateLimitWaitMs ?? 600_000;
@@ -100,6 +106,7 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
   let queuedTokens = 0;
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
+  let timerAt = 0;
   let closing = false;
   let pausedUntil = 0; // process-wide pause after a 429, for callers without a shared limiter
   let held: { err: unknown; until: number } | undefined; // last configuration error, see configErrorHoldMs
@@ -139,10 +146,14 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
     queuedTokens -= tokens;
     return batch;
   };
+  // A full batch goes at once (up to maxInFlight); a partial one only when no request is
+  // out, or once it has waited maxLingerMs: the pipe stays busy, and requests grow with the
+  // rate texts arrive at instead of one small request per caller.
+  const lingerFor = () => (inFlight === 0 ? lingerMs : maxLingerMs);
   const schedule = () => {
     while (inFlight < maxInFlight && queue.length > 0) {
       const full = queue.length >= maxBatch || queuedTokens >= tokenCap;
-      const due = closing || Date.now() - queue[0]!.at >= lingerMs;
+      const due = closing || Date.now() - queue[0]!.at >= lingerFor();
       if (!full && !due) break;
       const batch = take();
       inFlight++;
@@ -151,12 +162,20 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
         schedule();
       });
     }
-    if (queue.length > 0 && inFlight < maxInFlight && timer === undefined) {
-      const wait = Math.max(0, queue[0]!.at + lingerMs - Date.now());
-      timer = setTimeout(() => {
-        timer = undefined;
-        schedule();
-      }, wait);
+    if (queue.length > 0 && inFlight < maxInFlight) {
+      // The deadline shortens when the last request returns: move the timer up.
+      const dueAt = queue[0]!.at + lingerFor();
+      if (timer === undefined || dueAt < timerAt) {
+        clearTimeout(timer);
+        timerAt = dueAt;
+        timer = setTimeout(
+          () => {
+            timer = undefined;
+            schedule();
+          },
+          Math.max(0, dueAt - Date.now()),
+        );
+      }
     }
     if (queue.length === 0 && inFlight === 0) idle?.();
   };

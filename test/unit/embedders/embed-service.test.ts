@@ -1,11 +1,13 @@
 // The batching service against the protocol server, without Redis: packing to
 // the provider's limits, coalescing concurrent callers, 429 storms and 500s,
 // configuration errors, per-caller input errors, aborts and shutdown.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashVector } from '../../../src/embedders/hash.ts';
 import { createOpenAIEmbedder } from '../../../src/embedders/openai.ts';
 import { createEmbedService, type EmbedServiceOptions } from '../../../src/queue/embed-service.ts';
 import { type EmbedServer, startEmbedServer } from '../../helpers/embed-server.ts';
+import { until } from '../../helpers/until.ts';
 
 const KEY = 'sk-service-test-key-987654';
 const WORDS = 'river stone light paper quiet signal garden orbit metal cloud amber thread'.split(' ');
@@ -84,6 +86,29 @@ describe('embed service', () => {
       expectVectors(c, out[i]!);
     });
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('texts that arrive while a request is out gather into the next request, not one request each', async () => {
+    server.setOptions({ latencyMs: 1500 });
+    try {
+      const svc = await service({ lingerMs: 1, maxLingerMs: 60_000 });
+      const first = svc.embedMany(['first']);
+      await until('the first request to reach the server', () => server.requests.length === 1, {
+        intervalMs: 5,
+      });
+      // Ten callers, each after the 1 ms linger of the one before, while the first request is out.
+      const later: Promise<Float32Array[]>[] = [];
+      for (let i = 0; i < 10; i++) {
+        later.push(svc.embedMany([`later ${i}`]));
+        await sleep(5);
+      }
+      await first;
+      await Promise.all(later);
+      expect(server.requests.map((r) => r.inputs)).toEqual([1, 10]);
+      await svc.close();
+    } finally {
+      server.setOptions({ latencyMs: 0 });
+    }
   });
 
   it('rides out a 429 storm without spending attempts', async () => {
