@@ -1,5 +1,8 @@
 // Minimal leveled logger to stderr. Messages pass through redact() so a URL with
-// a password or an API key never reaches a log line.
+// a password or an API key never reaches a log line, and escapeControls() so a
+// file name in a message cannot drive the terminal.
+import { escapeControls, terminalSafeJson } from './terminal-text.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -34,10 +37,10 @@ export function createLogger(
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const extra = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
+    const extra = fields && Object.keys(fields).length > 0 ? ` ${terminalSafeJson(fields)}` : '';
     const line = opts.json
-      ? JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...fields })
-      : `${new Date().toISOString()} ${lvl.padEnd(5)} ${msg}${extra}`;
+      ? terminalSafeJson({ t: new Date().toISOString(), level: lvl, msg, ...fields })
+      : `${new Date().toISOString()} ${lvl.padEnd(5)} ${escapeControls(msg, { keepNewlines: true })}${extra}`;
     write(`${redact(line, opts.secrets)}\n`);
   };
   return {
@@ -46,13 +49,4 @@ export function createLogger(
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
   };
-}
-
-/** Makes a user-supplied name safe to print on a terminal (no control characters or bidi overrides). */
-export function displayName(name: string): string {
-  return name.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\t') return '\\t';
-    return `\\u{${c.codePointAt(0)!.toString(16)}}`;
-  });
 }

@@ -2,7 +2,7 @@
 // (a build, or the rollback target), with top-k overlap and rank changes.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { displayName } from '../log.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { positiveInt } from './reindex.ts';
@@ -68,10 +68,10 @@ export function register(program: Command, io: CliIO): void {
           for (const q of c.queries) {
             const moved = q.ranks.filter((r) => r.from !== r.to);
             out.push(
-              `  ${pct(q.chunkOverlap).padStart(4)} chunks ${pct(q.documentOverlap).padStart(4)} docs  ${displayName(q.query.slice(0, 60))}`,
+              `  ${pct(q.chunkOverlap).padStart(4)} chunks ${pct(q.documentOverlap).padStart(4)} docs  ${escapeControls(q.query.slice(0, 60))}`,
             );
             for (const r of moved.slice(0, 5))
-              out.push(`        ${displayName(r.uri)}: ${r.from ?? '-'} → ${r.to ?? '-'}`);
+              out.push(`        ${escapeControls(r.uri)}: ${r.from ?? '-'} → ${r.to ?? '-'}`);
           }
           io.stdout(`${out.join('\n')}\n`);
         });

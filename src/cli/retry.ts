@@ -3,8 +3,8 @@
 // queue. With --wait it shows progress and a summary like `ingest --wait`.
 import type { Command } from 'commander';
 import { type DocumentRow, failedDocuments, findDocuments } from '../loaders/documents.ts';
-import { displayName } from '../log.ts';
 import { retryDocuments } from '../queue/retry.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { refsNotFound, resolveRefs, withPool, withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { barAware } from './progress.ts';
@@ -47,7 +47,7 @@ export function register(program: Command, io: CliIO): void {
       // Refused before hashing (too large): only a new `ingest` can pick up a smaller file.
       const todo = found.filter((d): d is DocumentRow => Boolean(d.status === 'failed' && d.content_hash));
       for (const d of notFailed) {
-        out.stderr(`#${d.id} ${displayName(d.uri)} is ${d.status}, not failed: nothing to retry\n`);
+        out.stderr(`#${d.id} ${escapeControls(d.uri)} is ${d.status}, not failed: nothing to retry\n`);
       }
       let code: number = EXIT.ok;
       if (todo.length > 0) {
@@ -80,7 +80,7 @@ export function register(program: Command, io: CliIO): void {
       if (missing.length > 0) {
         throw new ExitError(
           EXIT.usage,
-          `error: not found in collection "${config.collection}": ${missing.map(displayName).join(', ')}`,
+          `error: not found in collection "${config.collection}": ${missing.map((m) => escapeControls(m)).join(', ')}`,
         );
       }
       if (code !== EXIT.ok) throw new ExitError(code);

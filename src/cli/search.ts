@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { createEmbedder } from '../embedders/index.ts';
 import type { Embedder } from '../embedders/types.ts';
 import { getCollection, type SearchHit, searchChunks } from '../loaders/pgvector.ts';
-import { displayName } from '../log.ts';
 import { configFor } from '../queue/pipeline.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -93,5 +93,5 @@ function formatHit(i: number, h: SearchHit): string {
     : '';
   const heading = m.heading_path?.length ? ` § ${m.heading_path.join(' › ')}` : '';
   const snippet = h.text.replace(/\s+/g, ' ').slice(0, 200);
-  return `${i + 1}. ${h.score.toFixed(3)} ${displayName(h.uri)}${page}${heading}\n   ${displayName(snippet)}\n`;
+  return `${i + 1}. ${h.score.toFixed(3)} ${escapeControls(h.uri)}${page}${heading}\n   ${escapeControls(snippet)}\n`;
 }
