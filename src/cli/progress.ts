@@ -2,6 +2,7 @@
 // line with a bar, counts, rate and ETA; log lines written meanwhile through
 // `barAware(io)` clear the bar, print above it and redraw it, so worker logs under
 // `sluice run` never tear it. Otherwise (logs, CI): a plain line every few seconds.
+import { escapeControls } from '../terminal-text.ts';
 import type { CliIO } from './io.ts';
 
 export interface Progress {
@@ -24,9 +25,10 @@ export function barAware(io: CliIO): CliIO {
   const stderr = (s: string) => {
     const bar = active.get(stderr);
     if (!bar) return write(s);
-    controls('\r\u001b[K');
-    write(`${s}${s.endsWith('\n') ? '' : '\n'}`);
-    controls(bar.line);
+    // One write, so nothing interleaves; the log line is escaped here as io.stderr would.
+    controls(
+      `\r\u001b[K${escapeControls(s, { keepNewlines: true })}${s.endsWith('\n') ? '' : '\n'}${bar.line}`,
+    );
   };
   rawOf.set(stderr, write);
   return { ...io, stderr };
