@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { escapeControls } from '../terminal-text.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
-import { positiveInt } from './reindex.ts';
+import { optionalWholeNumber, wholeNumber } from './numbers.ts';
 
 const MAX_QUERIES = 1000;
 const MAX_QUERY_FILE_BYTES = 1024 * 1024;
@@ -45,10 +45,9 @@ export function register(program: Command, io: CliIO): void {
         cmd: Command,
       ) => {
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-        const k = positiveInt(opts.k, '-k') ?? 10;
-        if (k > 1000) throw new ExitError(EXIT.usage, 'error: -k must be at most 1000');
-        const samples = Math.min(MAX_QUERIES, positiveInt(opts.samples, '--samples') ?? 10);
-        const generation = positiveInt(opts.generation, '--generation');
+        const k = wholeNumber(opts.k, '-k', 1, 1000);
+        const samples = wholeNumber(opts.samples, '--samples', 1, MAX_QUERIES);
+        const generation = optionalWholeNumber(opts.generation, '--generation', 1, Number.MAX_SAFE_INTEGER);
         const config = readConfig(io, g, { collection });
         const queries = opts.queries ? await readQueries(opts.queries) : undefined;
         await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {

@@ -25,7 +25,7 @@ export async function waitWithProgress(
   rt: Runtime,
   io: CliIO,
   ids: number[],
-  timeout?: string,
+  timeoutSeconds?: number,
 ): Promise<Waited> {
   const started = Date.now();
   const progress = createProgress(io, 'ingesting');
@@ -33,7 +33,7 @@ export async function waitWithProgress(
   let stages: Record<string, number> = {};
   let fetching = false;
   let configShown = false;
-  const timeoutMs = timeout ? Number(timeout) * 1000 : undefined;
+  const timeoutMs = timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000;
   const result = await waitForDocuments(rt, ids, {
     ...(timeoutMs ? { timeoutMs } : {}),
     onTick: (p) => {

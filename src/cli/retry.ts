@@ -7,6 +7,7 @@ import { retryDocuments } from '../queue/retry.ts';
 import { escapeControls } from '../terminal-text.ts';
 import { refsNotFound, resolveRefs, withPool, withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { timeoutSeconds } from './numbers.ts';
 import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
@@ -33,6 +34,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (refs: string[], opts: RetryFlags, cmd: Command) => {
       const out = barAware(io);
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
+      const timeout = timeoutSeconds(opts.timeout);
       if (!opts.failed && refs.length === 0)
         throw new ExitError(EXIT.usage, 'error: name documents to retry, or pass --failed');
       const config = readConfig(out, g, { collection: opts.collection });
@@ -72,7 +74,7 @@ export function register(program: Command, io: CliIO): void {
             ids: retried,
             refusedIds: [],
           };
-          const waited = await waitWithProgress(rt, out, retried, opts.timeout);
+          const waited = await waitWithProgress(rt, out, retried, timeout);
           return reportIngest(rt, out, summary, waited, g);
         });
       } else if (g.json) writeJson(out, { retried: [], notFound: missing });

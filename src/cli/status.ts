@@ -17,6 +17,7 @@ import { escapeControls } from '../terminal-text.ts';
 import { buildStatus, buildStatusLines } from './build-status.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { wholeNumber } from './numbers.ts';
 
 /** Queue depths per stage, or the one-line reason Redis could not give them. */
 async function readQueues(redisUrl: string, prefix: string): Promise<Record<string, QueueDepths> | string> {
@@ -44,7 +45,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (opts: { collection?: string; failures: string; json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection }); // validates the name
-      const limit = Number(opts.failures) || 10;
+      const limit = wholeNumber(opts.failures, '--failures', 0, 1000);
       const unreachable = await withPool(config, async (pool) => {
         const filter = opts.collection ?? null;
         if (filter && !(await getCollection(pool, filter)) && !(await collectionHasDocuments(pool, filter))) {
