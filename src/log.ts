@@ -14,19 +14,24 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+// Each pattern keeps its group 1 (what names the secret) and hides the rest.
 const SECRET_PATTERNS: RegExp[] = [
-  /(\/\/[^:/@\s]*:)[^@\s]+@/g, // user:password@ in URLs (user may be empty: redis://:pw@)
-  /\b(sk-[A-Za-z0-9_-]{8,})/g, // OpenAI-style keys
-  /((?:api[_-]?key|token|password|secret)["'=:\s]+)[^\s"'&,]+/gi,
+  // user:password@ in URLs (user may be empty: redis://:pw@)
+  /(\/\/[^:/@\s]*:)[^@\s]+(?=@)/g,
+  // OpenAI-style keys: sk-..., sk-proj-...
+  /(\bsk-)[A-Za-z0-9_-]{8,}/g,
+  // Authorization headers
+  /(\bBearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
+  // key=value and "key": "value" pairs. The separator is required, so prose such as
+  // Postgres' "password authentication failed" or "tokens used" stays as written.
+  /((?:api[_-]?key|access[_-]?key|token|password|passwd|pwd|secret)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi,
 ];
 
-/** Removes credentials from free text. */
+/** Removes credentials from free text: known secret values, URL passwords, API keys, key=value secrets. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
-  out = out.replace(SECRET_PATTERNS[0]!, '$1***@');
-  out = out.replace(SECRET_PATTERNS[1]!, 'sk-***');
-  out = out.replace(SECRET_PATTERNS[2]!, '$1***');
+  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, '$1***');
   return out;
 }
 
