@@ -23,18 +23,21 @@ describe('Redis authentication', () => {
   it.each([
     ['a wrong password', 'wrong-pass-1234', 'WRONGPASS'],
     ['no password', '', 'NOAUTH'],
-  ])('%s: says authentication failed and to check REDIS_URL, never the password', async (_, password, reply) => {
-    const url = `redis://${password ? `:${password}@` : ''}127.0.0.1:${redis.port}`;
-    for (const command of [['doctor'], ['worker'], ['ingest', '/etc/hostname']]) {
-      const res = await runCli(command, { env: { DATABASE_URL: db.url, REDIS_URL: url } });
-      const out = res.stdout + res.stderr;
-      expect(res.code, command.join(' ')).not.toBe(0);
-      expect(out).toContain(`authentication to Redis at 127.0.0.1:${redis.port} failed (${reply})`);
-      expect(out).toContain('REDIS_URL');
-      expect(out).not.toContain('Connection is closed');
-      if (password) expect(out).not.toContain(password);
-    }
-  });
+  ])(
+    '%s: says authentication failed and to check REDIS_URL, never the password',
+    async (_, password, reply) => {
+      const url = `redis://${password ? `:${password}@` : ''}127.0.0.1:${redis.port}`;
+      for (const command of [['doctor'], ['worker'], ['ingest', '/etc/hostname']]) {
+        const res = await runCli(command, { env: { DATABASE_URL: db.url, REDIS_URL: url } });
+        const out = res.stdout + res.stderr;
+        expect(res.code, command.join(' ')).not.toBe(0);
+        expect(out).toContain(`authentication to Redis at 127.0.0.1:${redis.port} failed (${reply})`);
+        expect(out).toContain('REDIS_URL');
+        expect(out).not.toContain('Connection is closed');
+        if (password) expect(out).not.toContain(password);
+      }
+    },
+  );
 
   it('the right password connects', async () => {
     const res = await runCli(['doctor', '--json'], {
