@@ -6,7 +6,22 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** Node's timers hold at most 2^31-1 ms; a longer delay overflows and fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Messages of the number builders below: loadConfig adds the value given (numbers are never secrets). */
+const RANGE_MESSAGES = new Set<string>();
+
+/** A number in [min, max] (whole unless `fraction`); the error states the range. */
+const num = (min: number, max: number, unit = '', fraction = false) => {
+  const error = `must be ${fraction ? 'a number' : 'a whole number'} from ${min} to ${max}${unit}`;
+  RANGE_MESSAGES.add(error);
+  const n = z.coerce.number({ error }).min(min, { error }).max(max, { error });
+  return fraction ? n : n.int({ error });
+};
+const int = (min: number, max: number, unit = '') => num(min, max, unit);
+/** A duration in milliseconds: a floor that keeps Redis and Postgres from being polled in a busy loop, at most MAX_TIMER_MS. */
+const ms = (min: number, max = MAX_TIMER_MS) => int(min, max, ' (milliseconds)');
+const GIB = 1024 ** 3;
 const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
@@ -83,11 +98,11 @@ export const configSchema = z.object({
   ollamaHost: z.string().url().default('http://127.0.0.1:11434'),
   chunkSize: int(50, 100_000).default(1000),
   chunkOverlap: int(0, 50_000).default(150),
-  maxFileBytes: int(1).default(100 * 1024 * 1024),
-  maxPages: int(1).default(5000),
-  maxDecompressedBytes: int(1).default(512 * 1024 * 1024),
-  extractTimeoutMs: int(100).default(120_000),
-  extractMemoryMb: int(32, 16_384).default(768),
+  maxFileBytes: int(1, 64 * GIB, ' (bytes)').default(100 * 1024 * 1024),
+  maxPages: int(1, 1_000_000).default(5000),
+  maxDecompressedBytes: int(1, 64 * GIB, ' (bytes)').default(512 * 1024 * 1024),
+  extractTimeoutMs: ms(100).default(120_000),
+  extractMemoryMb: int(32, 16_384, ' (MB)').default(768),
   extractThreads: int(1, 64).default(2),
   dashboardToken: z.string().min(8).optional(),
   collection: z
@@ -99,9 +114,9 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default('sluice'),
   attempts: int(1, 100).default(6),
-  backoffMs: int(1).default(1000),
-  lockDurationMs: int(1000).default(30_000),
-  stalledIntervalMs: int(1000).default(30_000),
+  backoffMs: ms(10).default(1000),
+  lockDurationMs: ms(1000).default(30_000),
+  stalledIntervalMs: ms(1000).default(30_000),
   concurrency: int(1, 1000).default(4),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   localModelDir: z.string().optional(),
@@ -112,8 +127,8 @@ export const configSchema = z.object({
     .regex(/^(extract|chunk|embed|load):(before|after):\d+$/)
     .optional(),
   /** Shared budget of the configured embedding provider+model (unset: no client-side limit). */
-  embedRequestsPerMin: int(1).optional(),
-  embedTokensPerMin: int(1).optional(),
+  embedRequestsPerMin: int(1, 10_000_000).optional(),
+  embedTokensPerMin: int(1, 10_000_000_000).optional(),
   /** Cache for downloaded local model weights. */
   modelCacheDir: z.string().optional(),
   /** Index documents the quality gate judges garbage instead of failing them LOW_QUALITY. */
@@ -123,19 +138,19 @@ export const configSchema = z.object({
   /** How deep attachments of attachments (a forwarded .eml inside an .eml...) are followed. */
   maxAttachmentDepth: int(0, 20).default(3),
   /** Tokens the embed stage may send per collection per UTC day (unset: no budget). */
-  embedBudgetTokens: int(1).optional(),
+  embedBudgetTokens: int(1, 1_000_000_000_000).optional(),
   /** Price per million tokens of the configured model, overriding the built-in table. */
-  embedPricePerMTok: z.coerce.number().min(0).optional(),
+  embedPricePerMTok: num(0, 10_000, ' (dollars per million tokens)', true).optional(),
   /** A watched file is enqueued once its size and mtime stayed unchanged this long. */
-  watchStableMs: int(0).default(2000),
+  watchStableMs: ms(0).default(2000),
   /** Full reconcile of a watched folder against stored state (watchers miss events sometimes). */
-  watchReconcileMs: int(1000).default(10 * 60_000),
+  watchReconcileMs: ms(1000).default(10 * 60_000),
   /** Poll the file system instead of inotify/FSEvents (network mounts). */
   watchPolling: bool.default(false),
   /** Comma-separated globs, relative to the watched folder: only these / never these. */
   watchInclude: z.string().optional(),
   watchExclude: z.string().optional(),
-  s3PollMs: int(1000).default(60_000),
+  s3PollMs: ms(1000).default(60_000),
   s3PathStyle: bool.optional(),
   /** SQS queue receiving the bucket's S3 event notifications: changes are listed at once. */
   s3SqsUrl: z.string().url().optional(),
@@ -150,7 +165,7 @@ export const configSchema = z.object({
     )
     .pipe(z.number().min(0).max(1))
     .default(0.2),
-  deleteGraceMs: int(0).default(0),
+  deleteGraceMs: ms(0).default(0),
   /** Where uploads are stored: a folder, or s3://bucket/prefix (default ./sluice-inbox). */
   inbox: z.string().min(1).default('sluice-inbox'),
   /** OCR for PDF pages without a text layer: off, or auto (only those pages). */
@@ -160,7 +175,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z_]{2,16}(\+[a-z_]{2,16})*$/, 'expected tesseract codes joined by "+", e.g. eng or eng+deu')
     .default('eng'),
-  ocrPageTimeoutMs: int(1000).default(60_000),
+  ocrPageTimeoutMs: ms(1000).default(60_000),
   ocrMaxPages: int(1, 10_000).default(50),
   /** OTLP/HTTP base URL: when set, workers export one span per stage run. */
   otelEndpoint: z.string().url().optional(),
@@ -247,7 +262,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     for (const issue of parsed.error.issues) {
       const key = String(issue.path[0] ?? '');
       const envName = Object.entries(ENV_KEYS).find(([, k]) => k === key)?.[0];
-      problems.push(`${source[key] ?? envName ?? key}: ${issue.message}`);
+      const name = source[key] ?? envName ?? key;
+      // Numbers are safe to echo (never secrets); other values may be URLs with passwords.
+      const problem = RANGE_MESSAGES.has(issue.message)
+        ? `${name} ${issue.message}, got ${JSON.stringify(String(merged[key]))}`
+        : `${name}: ${issue.message}`;
+      // One value can break several checks (not whole and too big): say it once.
+      if (!problems.includes(problem)) problems.push(problem);
     }
   }
   if (parsed.success && parsed.data.chunkOverlap >= parsed.data.chunkSize) {

@@ -1,5 +1,8 @@
 // Minimal leveled logger to stderr. Messages pass through redact() so a URL with
-// a password or an API key never reaches a log line.
+// a password or an API key never reaches a log line, and escapeControls() so a
+// file name in a message cannot drive the terminal.
+import { escapeControls, terminalSafeJson } from './terminal-text.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -11,19 +14,24 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+// Each pattern keeps its group 1 (what names the secret) and hides the rest.
 const SECRET_PATTERNS: RegExp[] = [
-  /(\/\/[^:/@\s]*:)[^@\s]+@/g, // user:password@ in URLs (user may be empty: redis://:pw@)
-  /\b(sk-[A-Za-z0-9_-]{8,})/g, // OpenAI-style keys
-  /((?:api[_-]?key|token|password|secret)["'=:\s]+)[^\s"'&,]+/gi,
+  // user:password@ in URLs (user may be empty: redis://:pw@)
+  /(\/\/[^:/@\s]*:)[^@\s]+(?=@)/g,
+  // OpenAI-style keys: sk-..., sk-proj-...
+  /(\bsk-)[A-Za-z0-9_-]{8,}/g,
+  // Authorization headers
+  /(\bBearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi,
+  // key=value and "key": "value" pairs. The separator is required, so prose such as
+  // Postgres' "password authentication failed" or "tokens used" stays as written.
+  /((?:api[_-]?key|access[_-]?key|token|password|passwd|pwd|secret)["']?\s*[=:]\s*["']?)[^\s"'&,;]+/gi,
 ];
 
-/** Removes credentials from free text. */
+/** Removes credentials from free text: known secret values, URL passwords, API keys, key=value secrets. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
-  out = out.replace(SECRET_PATTERNS[0]!, '$1***@');
-  out = out.replace(SECRET_PATTERNS[1]!, 'sk-***');
-  out = out.replace(SECRET_PATTERNS[2]!, '$1***');
+  for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, '$1***');
   return out;
 }
 
@@ -34,10 +42,10 @@ export function createLogger(
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const extra = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : '';
+    const extra = fields && Object.keys(fields).length > 0 ? ` ${terminalSafeJson(fields)}` : '';
     const line = opts.json
-      ? JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...fields })
-      : `${new Date().toISOString()} ${lvl.padEnd(5)} ${msg}${extra}`;
+      ? terminalSafeJson({ t: new Date().toISOString(), level: lvl, msg, ...fields })
+      : `${new Date().toISOString()} ${lvl.padEnd(5)} ${escapeControls(msg, { keepNewlines: true })}${extra}`;
     write(`${redact(line, opts.secrets)}\n`);
   };
   return {
@@ -46,13 +54,4 @@ export function createLogger(
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
   };
-}
-
-/** Makes a user-supplied name safe to print on a terminal (no control characters or bidi overrides). */
-export function displayName(name: string): string {
-  return name.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\t') return '\\t';
-    return `\\u{${c.codePointAt(0)!.toString(16)}}`;
-  });
 }

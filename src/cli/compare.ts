@@ -2,10 +2,10 @@
 // (a build, or the rollback target), with top-k overlap and rank changes.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { displayName } from '../log.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
-import { positiveInt } from './reindex.ts';
+import { optionalWholeNumber, wholeNumber } from './numbers.ts';
 
 const MAX_QUERIES = 1000;
 const MAX_QUERY_FILE_BYTES = 1024 * 1024;
@@ -45,10 +45,9 @@ export function register(program: Command, io: CliIO): void {
         cmd: Command,
       ) => {
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-        const k = positiveInt(opts.k, '-k') ?? 10;
-        if (k > 1000) throw new ExitError(EXIT.usage, 'error: -k must be at most 1000');
-        const samples = Math.min(MAX_QUERIES, positiveInt(opts.samples, '--samples') ?? 10);
-        const generation = positiveInt(opts.generation, '--generation');
+        const k = wholeNumber(opts.k, '-k', 1, 1000);
+        const samples = wholeNumber(opts.samples, '--samples', 1, MAX_QUERIES);
+        const generation = optionalWholeNumber(opts.generation, '--generation', 1, Number.MAX_SAFE_INTEGER);
         const config = readConfig(io, g, { collection });
         const queries = opts.queries ? await readQueries(opts.queries) : undefined;
         await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
@@ -68,10 +67,10 @@ export function register(program: Command, io: CliIO): void {
           for (const q of c.queries) {
             const moved = q.ranks.filter((r) => r.from !== r.to);
             out.push(
-              `  ${pct(q.chunkOverlap).padStart(4)} chunks ${pct(q.documentOverlap).padStart(4)} docs  ${displayName(q.query.slice(0, 60))}`,
+              `  ${pct(q.chunkOverlap).padStart(4)} chunks ${pct(q.documentOverlap).padStart(4)} docs  ${escapeControls(q.query.slice(0, 60))}`,
             );
             for (const r of moved.slice(0, 5))
-              out.push(`        ${displayName(r.uri)}: ${r.from ?? '-'} → ${r.to ?? '-'}`);
+              out.push(`        ${escapeControls(r.uri)}: ${r.from ?? '-'} → ${r.to ?? '-'}`);
           }
           io.stdout(`${out.join('\n')}\n`);
         });

@@ -1,10 +1,12 @@
 // Shared command setup: open the database (proving it answers, with a clear
 // error naming the host) and the runtime, and always close them.
 import { resolve } from 'node:path';
-import type { Config } from '../config.ts';
+import { type Config, hostOf } from '../config.ts';
+import { loadMigrations, pendingMigrations } from '../db/migrate.ts';
 import { connectionError, createPool, type Pool } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
 import { createRuntime, type Runtime } from '../queue/runtime.ts';
+import { EXIT, ExitError } from './io.ts';
 
 const CONNECT_CODES = new Set([
   'ECONNREFUSED',
@@ -28,13 +30,40 @@ export async function checkDatabase(pool: Pool, config: Config): Promise<void> {
   }
 }
 
+/**
+ * Proves the sluice schema is there and current: a database never migrated, or
+ * migrated by an older sluice, is one line saying to run `sluice migrate` (exit 2)
+ * instead of a SQL error, or a worker retrying a missing table forever.
+ */
+export async function requireSchema(pool: Pool, config: Config): Promise<void> {
+  const pending = await pendingMigrations(pool);
+  if (pending.length === 0) return;
+  const where = `the database ${databaseName(config.databaseUrl)} at ${hostOf(config.databaseUrl)}`;
+  const state =
+    pending.length === (await loadMigrations()).length
+      ? 'has no sluice schema'
+      : `is missing ${pending.length} sluice migration(s) (${pending.join(', ')})`;
+  throw new ExitError(EXIT.usage, `error: ${where} ${state}: run \`sluice migrate\` first`);
+}
+
+function databaseName(url: string): string {
+  try {
+    return `"${decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres'}"`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** Runs fn with a database that answers and (unless `schema: false`, for `migrate`) is migrated. */
 export async function withDatabase<T>(
   config: Config,
   pool: Pool,
   fn: (pool: Pool) => Promise<T>,
+  opts: { schema?: boolean } = {},
 ): Promise<T> {
   try {
     await checkDatabase(pool, config);
+    if (opts.schema !== false) await requireSchema(pool, config);
     return await fn(pool);
   } finally {
     await pool.end().catch(() => undefined);
@@ -55,6 +84,7 @@ export async function withRuntime<T>(
   const rt = await createRuntime(config, { log, kind });
   try {
     await checkDatabase(rt.pool, config);
+    await requireSchema(rt.pool, config);
     return await fn(rt);
   } finally {
     await rt.close().catch(() => undefined);

@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Runtime } from '../queue/runtime.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { parsePort } from './numbers.ts';
 import { untilSignal } from './signals.ts';
 
 export const DEFAULT_PORT = 3000;
@@ -37,15 +38,6 @@ export function register(program: Command, io: CliIO): void {
         await board.close();
       });
     });
-}
-
-/** Parses a TCP port option (0 allowed: the system picks one). */
-export function parsePort(value: string, flag: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535) {
-    throw new ExitError(EXIT.usage, `error: ${flag} must be a port number from 0 to 65535`);
-  }
-  return port;
 }
 
 /** Starts the dashboard (or, with metricsOnly, just /metrics and the probes) on a runtime already open. */

@@ -2,7 +2,7 @@
 // it works (and fails fast) without Redis.
 import type { Command } from 'commander';
 import { deleteDocuments, findDocuments } from '../loaders/documents.ts';
-import { displayName } from '../log.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { refsNotFound, resolveRefs, withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -29,7 +29,7 @@ export function register(program: Command, io: CliIO): void {
         if (missing.length > 0) {
           throw new ExitError(
             EXIT.usage,
-            `error: not found in collection "${config.collection}": ${missing.map(displayName).join(', ')}`,
+            `error: not found in collection "${config.collection}": ${missing.map((m) => escapeControls(m)).join(', ')}`,
           );
         }
       });

@@ -4,6 +4,7 @@
 import type { Estimate } from '../queue/estimate.ts';
 import type { Runtime } from '../queue/runtime.ts';
 import type { SourceFile } from '../sources/files.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { dollars } from './generation-view.ts';
 import { type CliIO, EXIT, type GlobalOpts, writeJson } from './io.ts';
 
@@ -35,6 +36,7 @@ export function estimateText(e: Estimate): string {
     `  estimated price: ${dollars(e.estimatedCost)}` +
       (e.pricePerMTok === null ? ' (set SLUICE_EMBED_PRICE_PER_MTOK)' : ` at $${e.pricePerMTok}/1M tokens`),
   ];
-  for (const f of e.failures) lines.push(`  failed: ${f.uri}: ${f.code}: ${f.message}`);
+  for (const f of e.failures)
+    lines.push(`  failed: ${escapeControls(f.uri)}: ${f.code}: ${escapeControls(f.message)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { resolveInputs } from '../sources/files.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { timeoutSeconds } from './numbers.ts';
 import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
@@ -34,6 +35,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (inputs: string[], opts: IngestFlags, cmd: Command) => {
       io = barAware(io); // log lines print above the progress bar, not through it
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
+      const timeout = timeoutSeconds(opts.timeout);
       const config = readConfig(io, g, {
         collection: opts.collection,
         acceptLowQuality: opts.acceptLowQuality,
@@ -84,7 +86,7 @@ export function register(program: Command, io: CliIO): void {
               `${summary.inFlight} already in progress, ${summary.refused} refused\n`,
           );
         }
-        const waited = opts.wait ? await waitWithProgress(rt, io, summary.waitIds, opts.timeout) : undefined;
+        const waited = opts.wait ? await waitWithProgress(rt, io, summary.waitIds, timeout) : undefined;
         return reportIngest(rt, io, summary, waited, g);
       });
       if (code !== EXIT.ok) throw new ExitError(code);

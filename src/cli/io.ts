@@ -4,21 +4,27 @@
 import { type Config, ConfigError, loadConfig, secretsFromEnv, secretsOf } from '../config.ts';
 import { messageOf } from '../errors.ts';
 import { createLogger, redact } from '../log.ts';
+import { escapeControls, terminalSafeJson } from '../terminal-text.ts';
 
 export const EXIT = { ok: 0, someFailed: 1, usage: 2 } as const;
 
 export interface CliIO {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /** Raw stderr for the progress bar's own cursor controls; stdout/stderr escape every control character. */
+  controls?: (s: string) => void;
   isTTY: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
 
 export function processIO(): CliIO {
+  // Whatever a command prints (names, quoted errors, commander's own messages, logs)
+  // reaches the terminal with its control characters escaped; output is multi-line by design.
   return {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
+    stdout: (s) => process.stdout.write(escapeControls(s, { keepNewlines: true })),
+    stderr: (s) => process.stderr.write(escapeControls(s, { keepNewlines: true })),
+    controls: (s) => process.stderr.write(s),
     isTTY: process.stderr.isTTY === true,
     env: process.env,
     cwd: process.cwd(),
@@ -81,5 +87,5 @@ export function formatError(err: unknown, io: CliIO, g: GlobalOpts): string {
 }
 
 export function writeJson(io: CliIO, value: unknown): void {
-  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  io.stdout(`${terminalSafeJson(value, 2)}\n`);
 }

@@ -14,16 +14,21 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g);
       const log = cliLogger(io, config, g);
-      await withDatabase(config, createPool(config.databaseUrl, { max: 1 }), async (pool) => {
-        const results = await migrate(pool);
-        if (g.json) writeJson(io, { migrations: results });
-        else {
-          const applied = results.filter((r) => r.status === 'applied');
-          for (const r of applied) log.info(`applied ${r.name}`);
-          io.stderr(
-            `${applied.length} migration(s) applied, ${results.length - applied.length} already up to date\n`,
-          );
-        }
-      });
+      await withDatabase(
+        config,
+        createPool(config.databaseUrl, { max: 1 }),
+        async (pool) => {
+          const results = await migrate(pool);
+          if (g.json) writeJson(io, { migrations: results });
+          else {
+            const applied = results.filter((r) => r.status === 'applied');
+            for (const r of applied) log.info(`applied ${r.name}`);
+            io.stderr(
+              `${applied.length} migration(s) applied, ${results.length - applied.length} already up to date\n`,
+            );
+          }
+        },
+        { schema: false },
+      );
     });
 }

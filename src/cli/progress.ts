@@ -2,6 +2,7 @@
 // line with a bar, counts, rate and ETA; log lines written meanwhile through
 // `barAware(io)` clear the bar, print above it and redraw it, so worker logs under
 // `sluice run` never tear it. Otherwise (logs, CI): a plain line every few seconds.
+import { escapeControls } from '../terminal-text.ts';
 import type { CliIO } from './io.ts';
 
 export interface Progress {
@@ -20,10 +21,14 @@ const rawOf = new WeakMap<CliIO['stderr'], CliIO['stderr']>();
 /** An io whose stderr writes keep a progress bar drawn on the same stream intact. */
 export function barAware(io: CliIO): CliIO {
   const write = io.stderr;
+  const controls = io.controls ?? write;
   const stderr = (s: string) => {
     const bar = active.get(stderr);
     if (!bar) return write(s);
-    write(`\r\u001b[K${s}${s.endsWith('\n') ? '' : '\n'}${bar.line}`);
+    // One write, so nothing interleaves; the log line is escaped here as io.stderr would.
+    controls(
+      `\r\u001b[K${escapeControls(s, { keepNewlines: true })}${s.endsWith('\n') ? '' : '\n'}${bar.line}`,
+    );
   };
   rawOf.set(stderr, write);
   return { ...io, stderr };
@@ -50,7 +55,8 @@ function rateAndEta(done: number, total: number, startedAt: number, startDone: n
 
 export function createProgress(io: CliIO, label: string, opts: { quiet?: boolean } = {}): Progress {
   if (opts.quiet) return { update() {}, finish() {} };
-  const write = rawOf.get(io.stderr) ?? io.stderr;
+  // The bar's cursor controls bypass the escaping of io.stderr; its text is ours, not the user's.
+  const write = io.controls ?? rawOf.get(io.stderr) ?? io.stderr;
   let lastPlain = Number.NEGATIVE_INFINITY; // the first update always prints
   let startedAt: number | undefined;
   let startDone = 0;

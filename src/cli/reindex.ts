@@ -7,6 +7,7 @@ import { withRuntime } from './context.ts';
 import { estimateText } from './dry-run.ts';
 import { generationJson, generationLine, settingsText } from './generation-view.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { optionalWholeNumber, timeoutSeconds } from './numbers.ts';
 import { createProgress } from './progress.ts';
 
 interface ReindexFlags extends GlobalOpts {
@@ -21,15 +22,6 @@ interface ReindexFlags extends GlobalOpts {
   wait?: boolean;
   timeout?: string;
   budget?: string;
-}
-
-/** A positive whole number flag, or a usage error naming it. */
-export function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new ExitError(EXIT.usage, `error: ${flag} must be a whole number ≥ 1`);
-  return n;
 }
 
 export function register(program: Command, io: CliIO): void {
@@ -58,8 +50,15 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: ReindexFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-      const budget = positiveInt(opts.budget, '--budget');
-      const timeout = positiveInt(opts.timeout, '--timeout');
+      const budget = optionalWholeNumber(opts.budget, '--budget', 1, 1_000_000_000_000);
+      const timeout = timeoutSeconds(opts.timeout);
+      // Checked here so "abc" is refused by name; the configuration checks each range.
+      for (const [flag, value] of [
+        ['--dimensions', opts.dimensions],
+        ['--chunk-size', opts.chunkSize],
+        ['--chunk-overlap', opts.chunkOverlap],
+      ] as const)
+        optionalWholeNumber(value, flag, 0, Number.MAX_SAFE_INTEGER);
       const config = readConfig(io, g, { collection: opts.collection });
       const code = await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
         const { estimateReindex, startReindex, targetConfig, waitForBuild } = await import(

@@ -4,9 +4,9 @@
 // that this run left alone are one line pointing to `status`/`retry`, not exit 1.
 import { configErrorOf, countFailed, ingestOutcome, stageCounts } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
-import { displayName } from '../log.ts';
 import { type IngestSummary, type WaitProgress, waitForDocuments } from '../queue/producer.ts';
 import type { Runtime } from '../queue/runtime.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { type CliIO, EXIT, type GlobalOpts, writeJson } from './io.ts';
 import { createProgress } from './progress.ts';
 
@@ -25,7 +25,7 @@ export async function waitWithProgress(
   rt: Runtime,
   io: CliIO,
   ids: number[],
-  timeout?: string,
+  timeoutSeconds?: number,
 ): Promise<Waited> {
   const started = Date.now();
   const progress = createProgress(io, 'ingesting');
@@ -33,7 +33,7 @@ export async function waitWithProgress(
   let stages: Record<string, number> = {};
   let fetching = false;
   let configShown = false;
-  const timeoutMs = timeout ? Number(timeout) * 1000 : undefined;
+  const timeoutMs = timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000;
   const result = await waitForDocuments(rt, ids, {
     ...(timeoutMs ? { timeoutMs } : {}),
     onTick: (p) => {
@@ -46,7 +46,7 @@ export async function waitWithProgress(
             if (configError && !configShown) {
               configShown = true;
               io.stderr(
-                `embedding is paused by a configuration error: ${configError}. The documents wait; ` +
+                `embedding is paused by a configuration error: ${escapeControls(configError)}. The documents wait; ` +
                   'fix the setting and restart the workers (Ctrl-C stops waiting)\n',
               );
             }
@@ -121,7 +121,8 @@ export async function reportIngest(
           `unchanged (skipped): ${summary.unchanged}; ${waited.seconds.toFixed(1)} s${rate}\n`,
       );
     }
-    for (const f of failures) io.stderr(`  failed ${displayName(f.uri)}: ${f.code}: ${f.message ?? ''}\n`);
+    for (const f of failures)
+      io.stderr(`  failed ${escapeControls(f.uri)}: ${f.code}: ${escapeControls(f.message ?? '')}\n`);
     if (earlierFailed > 0) {
       io.stderr(
         `${earlierFailed} unchanged document(s) failed in an earlier run: see \`sluice status\`, ` +

@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { dropGenerationIndex, retireGeneration } from '../loaders/generation-switch.ts';
 import { withRuntime } from './context.ts';
-import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { type CliIO, cliLogger, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { wholeNumber } from './numbers.ts';
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -14,9 +15,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--json', 'print as JSON on stdout')
     .action(async (collection: string, generation: string, opts: { json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-      const n = Number(generation);
-      if (!Number.isSafeInteger(n) || n < 1)
-        throw new ExitError(EXIT.usage, 'error: <generation> must be a generation number ≥ 1');
+      const n = wholeNumber(generation, '<generation>', 1, Number.MAX_SAFE_INTEGER);
       const config = readConfig(io, g, { collection });
       await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
         const retired = await retireGeneration(rt.pool, config.collection, n);

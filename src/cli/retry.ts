@@ -3,10 +3,11 @@
 // queue. With --wait it shows progress and a summary like `ingest --wait`.
 import type { Command } from 'commander';
 import { type DocumentRow, failedDocuments, findDocuments } from '../loaders/documents.ts';
-import { displayName } from '../log.ts';
 import { retryDocuments } from '../queue/retry.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { refsNotFound, resolveRefs, withPool, withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { timeoutSeconds } from './numbers.ts';
 import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
@@ -33,6 +34,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (refs: string[], opts: RetryFlags, cmd: Command) => {
       const out = barAware(io);
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
+      const timeout = timeoutSeconds(opts.timeout);
       if (!opts.failed && refs.length === 0)
         throw new ExitError(EXIT.usage, 'error: name documents to retry, or pass --failed');
       const config = readConfig(out, g, { collection: opts.collection });
@@ -47,7 +49,7 @@ export function register(program: Command, io: CliIO): void {
       // Refused before hashing (too large): only a new `ingest` can pick up a smaller file.
       const todo = found.filter((d): d is DocumentRow => Boolean(d.status === 'failed' && d.content_hash));
       for (const d of notFailed) {
-        out.stderr(`#${d.id} ${displayName(d.uri)} is ${d.status}, not failed: nothing to retry\n`);
+        out.stderr(`#${d.id} ${escapeControls(d.uri)} is ${d.status}, not failed: nothing to retry\n`);
       }
       let code: number = EXIT.ok;
       if (todo.length > 0) {
@@ -72,7 +74,7 @@ export function register(program: Command, io: CliIO): void {
             ids: retried,
             refusedIds: [],
           };
-          const waited = await waitWithProgress(rt, out, retried, opts.timeout);
+          const waited = await waitWithProgress(rt, out, retried, timeout);
           return reportIngest(rt, out, summary, waited, g);
         });
       } else if (g.json) writeJson(out, { retried: [], notFound: missing });
@@ -80,7 +82,7 @@ export function register(program: Command, io: CliIO): void {
       if (missing.length > 0) {
         throw new ExitError(
           EXIT.usage,
-          `error: not found in collection "${config.collection}": ${missing.map(displayName).join(', ')}`,
+          `error: not found in collection "${config.collection}": ${missing.map((m) => escapeControls(m)).join(', ')}`,
         );
       }
       if (code !== EXIT.ok) throw new ExitError(code);

@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { STAGES } from '../queue/jobs.ts';
 import { resolveInputs } from '../sources/files.ts';
 import { withRuntime } from './context.ts';
-import { DEFAULT_PORT, parsePort, startDashboardFor } from './dashboard.ts';
+import { DEFAULT_PORT, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { concurrency, parsePort } from './numbers.ts';
 import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
@@ -43,7 +44,7 @@ export function register(program: Command, io: CliIO): void {
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
         const config = readConfig(io, g, {
           collection: opts.collection,
-          concurrency: opts.concurrency,
+          concurrency: concurrency(opts.concurrency),
           acceptLowQuality: opts.acceptLowQuality,
         });
         const log = cliLogger(io, config, g);

@@ -4,10 +4,11 @@ import type { Command } from 'commander';
 import { createEmbedder } from '../embedders/index.ts';
 import type { Embedder } from '../embedders/types.ts';
 import { getCollection, type SearchHit, searchChunks } from '../loaders/pgvector.ts';
-import { displayName } from '../log.ts';
 import { configFor } from '../queue/pipeline.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { wholeNumber } from './numbers.ts';
 
 /**
  * Below this best score, `search` says the results are probably not a match. Semantic
@@ -28,9 +29,7 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       if (!/[\p{L}\p{N}]/u.test(query))
         throw new ExitError(EXIT.usage, 'error: the query is empty: give some words to search for');
-      const k = Number(opts.k);
-      if (!Number.isInteger(k) || k < 1 || k > 1000)
-        throw new ExitError(EXIT.usage, 'error: -k must be a whole number from 1 to 1000');
+      const k = wholeNumber(opts.k, '-k', 1, 1000);
       const config = readConfig(io, g, { collection: opts.collection });
       await withPool(config, async (pool) => {
         const collection = await getCollection(pool, config.collection);
@@ -93,5 +92,5 @@ function formatHit(i: number, h: SearchHit): string {
     : '';
   const heading = m.heading_path?.length ? ` § ${m.heading_path.join(' › ')}` : '';
   const snippet = h.text.replace(/\s+/g, ' ').slice(0, 200);
-  return `${i + 1}. ${h.score.toFixed(3)} ${displayName(h.uri)}${page}${heading}\n   ${displayName(snippet)}\n`;
+  return `${i + 1}. ${h.score.toFixed(3)} ${escapeControls(h.uri)}${page}${heading}\n   ${escapeControls(snippet)}\n`;
 }

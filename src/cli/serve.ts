@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { STAGES } from '../queue/jobs.ts';
 import { isLoopback } from '../tokens.ts';
 import { withRuntime } from './context.ts';
-import { parsePort } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
+import { concurrency, parsePort } from './numbers.ts';
 import { untilSignal } from './signals.ts';
 
 interface ServeFlags extends GlobalOpts {
@@ -25,7 +25,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--concurrency <n>', 'with --workers: jobs per stage at once')
     .action(async (opts: ServeFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-      const config = readConfig(io, g, { concurrency: opts.concurrency });
+      const config = readConfig(io, g, { concurrency: concurrency(opts.concurrency) });
       const port = parsePort(opts.port, '--port');
       if (!config.dashboardToken && !isLoopback(opts.host)) {
         throw new ExitError(

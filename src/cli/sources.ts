@@ -3,8 +3,8 @@
 // deletions the mass-delete guard held, `discard-deletes` forgets them.
 import type { Command } from 'commander';
 import type { SourceRow } from '../loaders/sources.ts';
-import { displayName } from '../log.ts';
 import type { Runtime } from '../queue/runtime.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -35,12 +35,12 @@ async function findOne(
   if (found.length === 0)
     throw new ExitError(
       EXIT.usage,
-      `error: no source ${displayName(ref)}; run \`sluice sources\` to list them`,
+      `error: no source ${escapeControls(ref)}; run \`sluice sources\` to list them`,
     );
   if (found.length > 1) {
     throw new ExitError(
       EXIT.usage,
-      `error: ${displayName(ref)} is watched in several collections; add --collection`,
+      `error: ${escapeControls(ref)} is watched in several collections; add --collection`,
     );
   }
   return found[0]!;
@@ -74,15 +74,15 @@ export function register(program: Command, io: CliIO): void {
             ? `last scan ${s.lastScanAt.toISOString()} (${s.lastScanMs} ms)`
             : 'never scanned';
           io.stdout(
-            `#${s.id} ${displayName(s.uri)} [${s.collection}]: ${s.objects} object(s), ${scan}, ` +
+            `#${s.id} ${escapeControls(s.uri)} [${s.collection}]: ${s.objects} object(s), ${scan}, ` +
               `${s.pendingDeletes} pending deletion(s), ${s.heldDeletes} held${s.watchedBy ? `, watched by ${s.watchedBy}` : ''}\n`,
           );
           if (s.heldDeletes > 0) {
             io.stdout(
-              `  held: review, then \`sluice sources approve-deletes ${s.uri}\` or \`discard-deletes\`\n`,
+              `  held: review, then \`sluice sources approve-deletes ${escapeControls(s.uri)}\` or \`discard-deletes\`\n`,
             );
           }
-          if (s.lastError) io.stdout(`  last error: ${displayName(s.lastError)}\n`);
+          if (s.lastError) io.stdout(`  last error: ${escapeControls(s.lastError)}\n`);
         }
       }),
     );
@@ -99,7 +99,9 @@ export function register(program: Command, io: CliIO): void {
         const { approved, deleted } = await approveHeld(rt.pool, source.id);
         if (g.json) writeJson(io, { source: source.uri, approved, deleted });
         else
-          io.stderr(`${source.uri}: ${approved} held deletion(s) applied, ${deleted} document(s) deleted\n`);
+          io.stderr(
+            `${escapeControls(source.uri)}: ${approved} held deletion(s) applied, ${deleted} document(s) deleted\n`,
+          );
       }),
     );
   sources
@@ -116,7 +118,10 @@ export function register(program: Command, io: CliIO): void {
         const source = await findOne(rt, ref, opts.collection, io.cwd);
         const n = await discardHeld(rt.pool, source.id);
         if (g.json) writeJson(io, { source: source.uri, discarded: n });
-        else io.stderr(`${source.uri}: ${n} held deletion(s) discarded; the documents stay indexed\n`);
+        else
+          io.stderr(
+            `${escapeControls(source.uri)}: ${n} held deletion(s) discarded; the documents stay indexed\n`,
+          );
       }),
     );
 }

@@ -12,11 +12,12 @@ import {
   waitingOnConfig,
 } from '../loaders/overview.ts';
 import { getCollection } from '../loaders/pgvector.ts';
-import { displayName } from '../log.ts';
 import { closeQueues, connectRedis, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { buildStatus, buildStatusLines } from './build-status.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { wholeNumber } from './numbers.ts';
 
 /** Queue depths per stage, or the one-line reason Redis could not give them. */
 async function readQueues(redisUrl: string, prefix: string): Promise<Record<string, QueueDepths> | string> {
@@ -44,7 +45,7 @@ export function register(program: Command, io: CliIO): void {
     .action(async (opts: { collection?: string; failures: string; json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection }); // validates the name
-      const limit = Number(opts.failures) || 10;
+      const limit = wholeNumber(opts.failures, '--failures', 0, 1000);
       const unreachable = await withPool(config, async (pool) => {
         const filter = opts.collection ?? null;
         if (filter && !(await getCollection(pool, filter)) && !(await collectionHasDocuments(pool, filter))) {
@@ -135,14 +136,14 @@ export function register(program: Command, io: CliIO): void {
         );
         if (report.waitingOnConfig > 0) {
           out.push(
-            `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${waits[0]?.message ?? ''}`,
+            `waiting on embedder configuration: ${report.waitingOnConfig} document(s): ${escapeControls(waits[0]?.message ?? '')}`,
           );
         }
         out.push(...buildStatusLines(reindex));
         for (const h of heldDeletions) {
           out.push(
-            `deletions held: ${h.held} from ${displayName(h.source)} (over SLUICE_DELETE_GUARD); ` +
-              `\`sluice sources approve-deletes ${h.source}\` or \`discard-deletes\``,
+            `deletions held: ${h.held} from ${escapeControls(h.source)} (over SLUICE_DELETE_GUARD); ` +
+              `\`sluice sources approve-deletes ${escapeControls(h.source)}\` or \`discard-deletes\``,
           );
         }
         if (report.lowQualityAccepted > 0) {
@@ -154,7 +155,7 @@ export function register(program: Command, io: CliIO): void {
         for (const f of report.recentFailures) {
           const quality = f.quality === null ? '' : ` (quality ${f.quality.toFixed(2)})`;
           out.push(
-            `  #${f.id} ${displayName(f.uri)} [${f.stage ?? '-'}] ${f.code}${quality}: ${f.message ?? ''}`,
+            `  #${f.id} ${escapeControls(f.uri)} [${f.stage ?? '-'}] ${f.code}${quality}: ${escapeControls(f.message ?? '')}`,
           );
         }
         const more = report.failedTotal - report.recentFailures.length;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { listGenerations } from '../loaders/generations.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
-import { positiveInt } from './reindex.ts';
+import { optionalWholeNumber } from './numbers.ts';
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -21,7 +21,7 @@ export function register(program: Command, io: CliIO): void {
         cmd: Command,
       ) => {
         const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-        const wanted = positiveInt(opts.generation, '--generation');
+        const wanted = optionalWholeNumber(opts.generation, '--generation', 1, Number.MAX_SAFE_INTEGER);
         const config = readConfig(io, g, { collection });
         await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
           const gens = await listGenerations(rt.pool, config.collection);

@@ -4,8 +4,9 @@
 import type { Command } from 'commander';
 import { STAGES } from '../queue/jobs.ts';
 import { withRuntime } from './context.ts';
-import { DEFAULT_PORT, parsePort, startDashboardFor } from './dashboard.ts';
+import { DEFAULT_PORT, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { concurrency, parsePort } from './numbers.ts';
 import { untilSignal } from './signals.ts';
 
 interface WatchFlags extends GlobalOpts {
@@ -32,7 +33,10 @@ export function register(program: Command, io: CliIO): void {
     )
     .action(async (inputs: string[], opts: WatchFlags, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
-      const config = readConfig(io, g, { collection: opts.collection, concurrency: opts.concurrency });
+      const config = readConfig(io, g, {
+        collection: opts.collection,
+        concurrency: concurrency(opts.concurrency),
+      });
       const log = cliLogger(io, config, g);
       const port =
         typeof opts.dashboard === 'string' ? parsePort(opts.dashboard, '--dashboard') : DEFAULT_PORT;

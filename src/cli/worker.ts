@@ -3,8 +3,9 @@
 import type { Command } from 'commander';
 import { parseStages, STAGES } from '../queue/jobs.ts';
 import { withRuntime } from './context.ts';
-import { parsePort, startDashboardFor } from './dashboard.ts';
+import { startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig } from './io.ts';
+import { concurrency, parsePort } from './numbers.ts';
 import { untilSignal } from './signals.ts';
 
 type WorkerOpts = { stages: string; concurrency?: string; metricsPort?: string; metricsHost: string };
@@ -19,7 +20,7 @@ export function register(program: Command, io: CliIO): void {
     .option('--metrics-host <host>', 'address for --metrics-port (non-loopback needs a token)', '127.0.0.1')
     .action(async (opts: WorkerOpts, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOpts>();
-      const config = readConfig(io, g, { concurrency: opts.concurrency });
+      const config = readConfig(io, g, { concurrency: concurrency(opts.concurrency) });
       const stages = parseStages(opts.stages);
       const port = opts.metricsPort === undefined ? undefined : parsePort(opts.metricsPort, '--metrics-port');
       const log = cliLogger(io, config, g);

@@ -165,9 +165,15 @@ export async function waitForDocuments(
 ): Promise<WaitProgress & { timedOut: boolean }> {
   const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Number.POSITIVE_INFINITY;
   for (;;) {
-    // A lost connection (Postgres restarted, backend terminated) is retried, not fatal to the wait.
-    const c = await statusCounts(rt.pool, ids).catch(() => undefined);
+    // A lost connection (Postgres restarted, backend terminated) is retried, not fatal to the wait;
+    // anything else (no schema, a permission) would fail the same way forever: it ends the wait.
+    const c = await statusCounts(rt.pool, ids).catch((err: unknown) => {
+      if (isLastingSqlError(err)) throw err;
+      return undefined;
+    });
     if (!c) {
+      if (Date.now() > deadline)
+        return { total: ids.length, done: 0, failed: 0, pending: ids.length, timedOut: true };
       await new Promise((r) => setTimeout(r, 500));
       continue;
     }
@@ -182,4 +188,13 @@ export async function waitForDocuments(
     if (Date.now() > deadline) return { ...progress, timedOut: true };
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }
+}
+
+/**
+ * A Postgres error that retrying cannot cure (a SQLSTATE, never an errno name like EPIPE, outside connection 08, transaction
+ * rollback 40, resources 53 and operator intervention 57): a missing table, a permission.
+ */
+function isLastingSqlError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code) && !/^(08|40|53|57)/.test(code);
 }

@@ -25,22 +25,46 @@ export function redisOptions(kind: 'producer' | 'worker'): RedisOptions {
     : { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 2 ? null : 200 * n) };
 }
 
-/** Opens a Redis connection and proves it answers; CONNECTION_ERROR naming the host otherwise. */
+// Redis' replies to a refused AUTH (or to a command sent without one).
+const AUTH_REFUSED = /\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i;
+
+/** Opens a Redis connection and proves it answers; CONNECTION_ERROR naming the host, or CONFIG_ERROR for refused credentials. */
 export async function connectRedis(url: string, kind: 'producer' | 'worker'): Promise<Redis> {
   const redis = new Redis(url, { ...redisOptions(kind), lazyConnect: true });
-  redis.on('error', () => undefined); // surfaced through command failures instead
+  // A refused AUTH arrives here; connect() itself then only says "Connection is closed".
+  let refused: Error | undefined;
+  redis.on('error', (err: Error) => {
+    if (AUTH_REFUSED.test(err.message)) refused = err;
+  });
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (err) {
     redis.disconnect();
+    const cause = refused ?? (AUTH_REFUSED.test((err as Error).message) ? (err as Error) : undefined);
+    if (cause) throw redisAuthError(url, cause);
     throw new SluiceError(
       'CONNECTION_ERROR',
       `cannot reach Redis at ${hostOf(url)}: ${(err as Error).message.replace(/\.+$/, '')}. Check REDIS_URL and that the server is running.`,
       { cause: err },
     );
   }
+}
+
+/** Refused credentials, said as such; the server's reply never holds the password, and neither does hostOf. */
+function redisAuthError(url: string, cause: Error): SluiceError {
+  const reply = cause.message.split(/[\s.]/)[0] ?? '';
+  const what = /NOAUTH/i.test(cause.message)
+    ? 'the server requires a password and REDIS_URL has none; add it to REDIS_URL'
+    : 'the user or password in REDIS_URL is wrong; check REDIS_URL';
+  return new SluiceError(
+    'CONFIG_ERROR',
+    `authentication to Redis at ${hostOf(url)} failed (${reply}): ${what}`,
+    {
+      cause,
+    },
+  );
 }
 
 /** A Redis CONFIG value, or undefined when CONFIG is not allowed (managed Redis). */

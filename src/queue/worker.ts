@@ -5,7 +5,7 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
-import { displayName } from '../log.ts';
+import { escapeControls } from '../terminal-text.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
@@ -141,7 +141,7 @@ export function createStageWorker(
         await record(payload, 'failed', { code }).catch(() => undefined);
       }
       // Name the file too: an id alone means nothing to whoever reads the log.
-      const which = payload ? `${payload.documentId} (${displayName(payload.uri)})` : '?';
+      const which = payload ? `${payload.documentId} (${escapeControls(payload.uri)})` : '?';
       observed({ outcome: final ? 'failed' : 'retry', errorCode: code });
       log.warn(
         `${stage} failed for document ${which}${final ? '' : ` (attempt ${attempt}, will retry)`}: ${code}: ${message}`,

@@ -1,7 +1,8 @@
 // Error codes decide retry behaviour, including for errors that lost their class.
 import { describe, expect, it } from 'vitest';
 import { errorCodeOf, isRetryable, SluiceError } from '../../src/errors.ts';
-import { displayName, redact } from '../../src/log.ts';
+import { redact } from '../../src/log.ts';
+import { escapeControls } from '../../src/terminal-text.ts';
 
 describe('error codes', () => {
   it('permanent codes are not retried, transient ones are', () => {
@@ -32,6 +33,6 @@ describe('log hygiene', () => {
   });
 
   it('escapes control characters and bidi overrides in names shown on a terminal', () => {
-    expect(displayName('a\nb\u202Ec\u0007')).toBe('a\\nb\\u{202e}c\\u{7}');
+    expect(escapeControls('a\nb\u202Ec\u0007')).toBe('a\\nb\\u{202e}c\\u{7}');
   });
 });

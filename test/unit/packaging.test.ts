@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ENV_KEYS } from '../../src/config.ts';
+import { ENV_KEYS, loadConfig } from '../../src/config.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -154,5 +154,22 @@ describe('docker-compose.yml', () => {
     );
     expect(embedderVars.length).toBeGreaterThan(8);
     for (const name of embedderVars) expect(env[name], name).toContain(`\${${name}`);
+  });
+
+  it('gives a stopping worker longer than an extraction may take, plus time to store and close', () => {
+    const worker = compose('docker-compose.yml').services.worker as {
+      stop_grace_period?: string;
+      environment?: Record<string, string>;
+    };
+    // `${SLUICE_STOP_GRACE_PERIOD:-150s}`: the default applies unless the operator sets both.
+    const grace = /^(?:\$\{SLUICE_STOP_GRACE_PERIOD:-)?(?:(\d+)m)?(?:(\d+)s)?\}?$/.exec(
+      worker.stop_grace_period ?? '',
+    );
+    expect(grace, worker.stop_grace_period).not.toBeNull();
+    const seconds = Number(grace?.[1] ?? 0) * 60 + Number(grace?.[2] ?? 0);
+    const extractSeconds = loadConfig({ env: {}, cwd: '/' }).extractTimeoutMs / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(extractSeconds + 30);
+    // The worker sees the same extraction limit the grace period was sized for.
+    expect(worker.environment?.SLUICE_EXTRACT_TIMEOUT_MS).toContain('${SLUICE_EXTRACT_TIMEOUT_MS');
   });
 });
