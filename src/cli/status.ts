@@ -92,9 +92,10 @@ export function register(program: Command, io: CliIO): void {
           heldDeletions,
           failedTotal,
           lowQualityAccepted: lowQuality,
-          recentFailures: failures.map(({ id, uri, stage, code, message, at, quality }) => ({
+          recentFailures: failures.map(({ id, uri, status, stage, code, message, at, quality }) => ({
             id,
             uri,
+            status,
             stage,
             code,
             message,
@@ -153,8 +154,9 @@ export function register(program: Command, io: CliIO): void {
         if (report.recentFailures.length > 0) out.push('recent failures:');
         for (const f of report.recentFailures) {
           const quality = f.quality === null ? '' : ` (quality ${f.quality.toFixed(2)})`;
+          const stale = f.status === 'stale' ? ' (stale: serving the last good version)' : '';
           out.push(
-            `  #${f.id} ${displayName(f.uri)} [${f.stage ?? '-'}] ${f.code}${quality}: ${f.message ?? ''}`,
+            `  #${f.id} ${displayName(f.uri)}${stale} [${f.stage ?? '-'}] ${f.code}${quality}: ${f.message ?? ''}`,
           );
         }
         const more = report.failedTotal - report.recentFailures.length;

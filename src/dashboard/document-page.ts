@@ -2,6 +2,7 @@
 // attempts, error, metadata, and its first chunks with page and heading
 // provenance. The live region refreshes while the document moves.
 import { Hono } from 'hono';
+import { canChange } from '../loaders/document-state.ts';
 import { type DocumentRow, getDocument } from '../loaders/documents.ts';
 import { type ChunkPreview, firstChunks, type StageRunRow, stageRunsOf } from '../loaders/inspect.ts';
 import type { Runtime } from '../queue/runtime.ts';
@@ -58,7 +59,7 @@ function renderDocument(
   csrf: string,
 ): SafeHtml {
   const retry =
-    doc.status === 'failed' && doc.content_hash
+    canChange('retry', doc.status) && doc.content_hash
       ? html`<form method="post" action="/actions/retry"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="id" value="${doc.id}"><input type="hidden" name="from" value="document"><button type="submit">Retry</button></form>`
       : '';
   return html`<section class="cards">

@@ -1,0 +1,188 @@
+// What readers see while a document's state changes (issue #16): a delete wins
+// over a load in flight, a failed new version of a done document is `stale` and
+// search serves only its last good version, retry leaves deleted documents alone,
+// and a stale job's "waiting" note never lands on a newer version (issue #15).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { progressOf } from '../../src/queue/progress.ts';
+import { runCli } from '../helpers/cli.ts';
+import { scratchDir } from '../helpers/corpus.ts';
+import { startPipeline, type TestPipeline, waitIdle } from '../helpers/pipeline.ts';
+import { until } from '../helpers/until.ts';
+
+let p: TestPipeline;
+let scratch: ReturnType<typeof scratchDir>;
+
+beforeAll(async () => {
+  p = await startPipeline({ label: 'docstate' });
+  scratch = scratchDir('docstate');
+});
+
+afterAll(async () => {
+  await p?.close();
+  scratch?.cleanup();
+});
+
+interface DocRow {
+  id: string;
+  status: string;
+  content_hash: string | null;
+  indexed_hash: string | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+async function doc(uri: string): Promise<DocRow> {
+  const [row] = await p.query<DocRow>(
+    'SELECT id, status, content_hash, indexed_hash, error_code, error_message FROM sluice.documents WHERE uri = $1',
+    [uri],
+  );
+  if (!row) throw new Error(`no document ${uri}`);
+  return row;
+}
+
+async function chunkTexts(id: string): Promise<string[]> {
+  const rows = await p.query<{ text: string }>(
+    'SELECT text FROM sluice.chunks WHERE document_id = $1 ORDER BY ordinal',
+    [id],
+  );
+  return rows.map((r) => r.text);
+}
+
+async function searchUris(query: string): Promise<string[]> {
+  const res = await runCli(['search', query, '-k', '50', '--json'], { env: p.env });
+  expect(res.code, res.stderr).toBe(0);
+  return (JSON.parse(res.stdout) as { results: { uri: string }[] }).results.map((r) => r.uri);
+}
+
+/** Backends of this test database blocked on a lock, with their query. */
+async function lockWaiters(): Promise<string[]> {
+  const rows = await p.query<{ query: string }>(
+    `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+  );
+  return rows.map((r) => r.query);
+}
+
+describe('document state and what readers see', () => {
+  it('a delete during the load transaction wins: no chunk of that load stays, search returns none', async () => {
+    const file = join(scratch.dir, 'raced.txt');
+    writeFileSync(file, 'Quokka burrows under the lighthouse keep their pebbles in rows.\n');
+    await p.ingestAndWait([file]);
+    const before = await doc(file);
+    expect(before.status).toBe('done');
+
+    // Hold the load transaction open after it has begun: the live load share-locks
+    // the collection row once it holds the document, so a lock on that row parks it.
+    const holder: pg.PoolClient = await p.rt.pool.connect();
+    let deleting: ReturnType<typeof runCli> | undefined;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM sluice.collections WHERE name = 'default' FOR NO KEY UPDATE`);
+      writeFileSync(file, 'Quokka burrows, second edition: the pebbles now sit in spirals.\n');
+      await p.ingest([file]);
+      await until('the load transaction waits on the collection row', async () =>
+        (await lockWaiters()).some((q) => /FOR SHARE/.test(q)),
+      );
+      deleting = runCli(['delete', file, '--json'], { env: p.env });
+      await until('the delete waits on the load', async () => (await lockWaiters()).length >= 2);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    const res = await deleting;
+    expect(res?.code, res?.stderr).toBe(0);
+    expect(JSON.parse(res?.stdout ?? '{}')).toEqual({ deleted: [Number(before.id)], notFound: [] });
+    await until('the load job finished', async () => (await p.rt.queues.load.getActiveCount()) === 0);
+
+    expect(await doc(file)).toMatchObject({ status: 'deleted', indexed_hash: null });
+    expect(await chunkTexts(before.id)).toEqual([]);
+    expect(await searchUris('quokka pebbles spirals rows')).not.toContain(file);
+  });
+
+  it('a failed new version of a done document is stale: status says so, search serves only the last good version', async () => {
+    const file = join(scratch.dir, 'lighthouse.md');
+    writeFileSync(file, '# Lighthouse\n\nThe lamp of the northern lighthouse turns every nine seconds.\n');
+    await p.ingestAndWait([file]);
+    const good = await doc(file);
+    expect(good.status).toBe('done');
+    const goodChunks = await chunkTexts(good.id);
+    expect(goodChunks.join('\n')).toContain('nine seconds');
+
+    // The new version has no text at all: it fails at once (NO_TEXT).
+    writeFileSync(file, '\n \n\t\n');
+    await p.ingest([file]);
+    await waitIdle(p);
+    const after = await doc(file);
+    expect(after).toMatchObject({ status: 'stale', indexed_hash: good.indexed_hash });
+    expect(after.content_hash).not.toBe(good.content_hash);
+    expect(after.error_code).toBeTruthy();
+    expect(await chunkTexts(good.id)).toEqual(goodChunks);
+    expect(await searchUris('northern lighthouse lamp nine seconds')).toContain(file);
+
+    const json = await runCli(['status', '--json'], { env: p.env });
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as {
+      documents: Record<string, Record<string, number>>;
+      recentFailures: { id: number; status: string; code: string }[];
+    };
+    expect(report.documents.default?.stale).toBe(1);
+    expect(report.recentFailures).toContainEqual(
+      expect.objectContaining({ id: Number(good.id), status: 'stale', code: after.error_code }),
+    );
+    const human = await runCli(['status'], { env: p.env });
+    expect(human.stdout).toMatch(/stale 1/);
+    expect(human.stdout).toMatch(/lighthouse\.md.*stale: serving the last good version/);
+  });
+
+  it('search never returns chunks of a failed document, whatever is left in the table', async () => {
+    const file = join(scratch.dir, 'failed-left.txt');
+    writeFileSync(file, 'Marmalade moths gather under the orchard lantern at dusk.\n');
+    await p.ingestAndWait([file]);
+    const row = await doc(file);
+    expect(await searchUris('marmalade moths orchard lantern')).toContain(file);
+    // A row failed by hand (as an older sluice left them) still holding chunks.
+    await p.query(
+      `UPDATE sluice.documents SET status = 'failed', error_code = 'CORRUPT_FILE' WHERE id = $1`,
+      [row.id],
+    );
+    expect(await chunkTexts(row.id)).not.toEqual([]);
+    expect(await searchUris('marmalade moths orchard lantern')).not.toContain(file);
+  });
+
+  it('retry of a deleted document refuses in one line (exit 2) and it stays deleted', async () => {
+    const file = join(scratch.dir, 'gone.txt');
+    writeFileSync(file, 'Pelicans of the estuary count herring by moonlight.\n');
+    await p.ingestAndWait([file]);
+    const row = await doc(file);
+    const del = await runCli(['delete', file], { env: p.env });
+    expect(del.code, del.stderr).toBe(0);
+
+    const res = await runCli(['retry', file], { env: p.env });
+    expect(res.code).toBe(2);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/is deleted.*sluice ingest/);
+    await waitIdle(p);
+    expect(await doc(file)).toMatchObject({ status: 'deleted', indexed_hash: null });
+    expect(await chunkTexts(row.id)).toEqual([]);
+    expect(await searchUris('pelicans estuary herring moonlight')).not.toContain(file);
+  });
+
+  it("a stale job's waiting note never lands on a newer version (issue #15)", async () => {
+    const file = join(scratch.dir, 'waiting.txt');
+    writeFileSync(file, 'Otters of the canal sort their stones by colour.\n');
+    await p.ingestAndWait([file]);
+    const row = await doc(file);
+    const stale = {
+      v: 1 as const,
+      documentId: Number(row.id),
+      contentHash: 'f'.repeat(64),
+      collection: 'default',
+      uri: file,
+    };
+    await progressOf(p.rt, stale).wait('CONFIG_ERROR', 'the embedder refused the key');
+    expect(await doc(file)).toMatchObject({ status: 'done', error_code: null, error_message: null });
+  });
+});
