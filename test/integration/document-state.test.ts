@@ -6,17 +6,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENT_STATUSES } from '../../src/loaders/document-state.ts';
 import { progressOf } from '../../src/queue/progress.ts';
 import { runCli } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/corpus.ts';
 import { startPipeline, type TestPipeline, waitIdle } from '../helpers/pipeline.ts';
 import { until } from '../helpers/until.ts';
 
+const MAX_BYTES = 20_000;
 let p: TestPipeline;
 let scratch: ReturnType<typeof scratchDir>;
 
 beforeAll(async () => {
-  p = await startPipeline({ label: 'docstate' });
+  p = await startPipeline({ label: 'docstate', env: { SLUICE_MAX_FILE_BYTES: String(MAX_BYTES) } });
   scratch = scratchDir('docstate');
 });
 
@@ -66,6 +68,15 @@ async function lockWaiters(): Promise<string[]> {
 }
 
 describe('document state and what readers see', () => {
+  it("the table's CHECK constraint allows exactly the statuses document-state.ts lists", async () => {
+    const [row] = await p.query<{ def: string }>(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
+       WHERE conrelid = 'sluice.documents'::regclass AND conname = 'documents_status_check'`,
+    );
+    const allowed = [...(row?.def ?? '').matchAll(/'([a-z]+)'::text/g)].map((m) => m[1]);
+    expect(allowed.sort()).toEqual([...DOCUMENT_STATUSES].sort());
+  });
+
   it('a delete during the load transaction wins: no chunk of that load stays, search returns none', async () => {
     const file = join(scratch.dir, 'raced.txt');
     writeFileSync(file, 'Quokka burrows under the lighthouse keep their pebbles in rows.\n');
@@ -134,6 +145,37 @@ describe('document state and what readers see', () => {
     const human = await runCli(['status'], { env: p.env });
     expect(human.stdout).toMatch(/stale 1/);
     expect(human.stdout).toMatch(/lighthouse\.md.*stale: serving the last good version/);
+
+    // Retry is for it too: the failed version runs again (and fails again), the good one still serves.
+    const retry = await runCli(['retry', file, '--json'], { env: p.env });
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(JSON.parse(retry.stdout)).toMatchObject({ retried: [Number(good.id)] });
+    await waitIdle(p);
+    expect(await doc(file)).toMatchObject({ status: 'stale', indexed_hash: good.indexed_hash });
+    expect(await searchUris('northern lighthouse lamp nine seconds')).toContain(file);
+
+    // The version fixed at the source is done again, and only its chunks are served.
+    writeFileSync(file, '# Lighthouse\n\nThe lamp of the southern lighthouse turns every four seconds.\n');
+    await p.ingestAndWait([file]);
+    const fixed = await doc(file);
+    expect(fixed).toMatchObject({ status: 'done', error_code: null, indexed_hash: fixed.content_hash });
+    expect((await chunkTexts(good.id)).join('\n')).not.toContain('nine seconds');
+  });
+
+  it('a new version refused for its size leaves a done document stale, still serving the last good version', async () => {
+    const file = join(scratch.dir, 'ledger.txt');
+    writeFileSync(file, 'The harbour ledger lists every barrel of salted cod landed in March.\n');
+    await p.ingestAndWait([file]);
+    const good = await doc(file);
+    writeFileSync(file, 'cod '.repeat(MAX_BYTES / 2));
+    const run = await runCli(['ingest', file, '--wait', '--json'], { env: p.env });
+    expect(run.code, run.stderr).toBe(1);
+    expect(await doc(file)).toMatchObject({
+      status: 'stale',
+      error_code: 'TOO_LARGE',
+      indexed_hash: good.indexed_hash,
+    });
+    expect(await searchUris('harbour ledger salted cod March')).toContain(file);
   });
 
   it('search never returns chunks of a failed document, whatever is left in the table', async () => {
