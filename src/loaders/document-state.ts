@@ -49,6 +49,11 @@ export const TRANSITIONS = {
   fail: { from: IN_FLIGHT, to: ['failed', 'stale'] },
   /** `sluice retry` / the dashboard's Retry: the failed version starts again. */
   retry: { from: RETRYABLE, to: ['queued'] },
+  /**
+   * A switch (or rollback) to a generation that does not hold a stale document's
+   * last good version: nothing of it is served any more, so it is failed.
+   */
+  unserve: { from: ['stale'], to: ['failed'] },
   /** `sluice delete`, a source deletion: chunks go in the same transaction. */
   delete: { from: ['queued', 'processing', 'done', 'stale', 'skipped', 'failed'], to: ['deleted'] },
 } as const satisfies Record<string, { from: readonly DocumentStatus[]; to: readonly DocumentStatus[] }>;

@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENT_STATUSES } from '../../src/loaders/document-state.ts';
+import { deleteDocuments } from '../../src/loaders/documents.ts';
+import { switchTo } from '../../src/queue/generations.ts';
 import { progressOf } from '../../src/queue/progress.ts';
+import { startReindex, waitForBuild } from '../../src/queue/reindex.ts';
+import { runLoad } from '../../src/queue/stages/load.ts';
 import { runCli } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/corpus.ts';
 import { startPipeline, type TestPipeline, waitIdle } from '../helpers/pipeline.ts';
@@ -59,9 +63,9 @@ async function searchUris(query: string): Promise<string[]> {
   return (JSON.parse(res.stdout) as { results: { uri: string }[] }).results.map((r) => r.uri);
 }
 
-/** Backends of this test database blocked on a lock, with their query. */
-async function lockWaiters(): Promise<string[]> {
-  const rows = await p.query<{ query: string }>(
+/** Backends of a test database blocked on a lock, with their query. */
+async function lockWaiters(on: TestPipeline = p): Promise<string[]> {
+  const rows = await on.query<{ query: string }>(
     `SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
   );
   return rows.map((r) => r.query);
@@ -110,6 +114,55 @@ describe('document state and what readers see', () => {
     expect(await doc(file)).toMatchObject({ status: 'deleted', indexed_hash: null });
     expect(await chunkTexts(before.id)).toEqual([]);
     expect(await searchUris('quokka pebbles spirals rows')).not.toContain(file);
+  });
+
+  it('a load that starts while a delete is committing waits for it, then stands down', async () => {
+    // No load worker here: the test runs each version's load itself, when it wants.
+    const q = await startPipeline({ label: 'docstate-noload', stages: ['extract', 'chunk', 'embed'] });
+    const loadJob = async () => {
+      const job = await until('a load job waiting', async () => (await q.rt.queues.load.getWaiting())[0]);
+      await job.remove();
+      return job.data;
+    };
+    try {
+      const file = join(scratch.dir, 'parked.txt');
+      writeFileSync(file, 'Walruses of the north pier keep a ledger of fog horns.\n');
+      await q.ingest([file]);
+      expect(await runLoad(q.rt, await loadJob())).toBe('done');
+      writeFileSync(file, 'Walruses of the north pier, revised: the fog horns are now bells.\n');
+      await q.ingest([file]);
+      const second = await loadJob();
+      const id = second.documentId;
+
+      // Park the delete inside its transaction, after it has locked the document:
+      // a lock on one of the document's chunks stops it at its chunk DELETE.
+      const holder = await q.rt.pool.connect();
+      let deleting: Promise<number> | undefined;
+      let loading: ReturnType<typeof runLoad> | undefined;
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT id FROM sluice.chunks WHERE document_id = $1 LIMIT 1 FOR UPDATE', [id]);
+        deleting = deleteDocuments(q.rt.pool, [id]);
+        await until('the delete waits inside its transaction', async () =>
+          (await lockWaiters(q)).some((w) => /DELETE FROM sluice\.chunks/.test(w)),
+        );
+        loading = runLoad(q.rt, second);
+        await until('the load waits for the delete', async () => (await lockWaiters(q)).length >= 2);
+      } finally {
+        await holder.query('ROLLBACK');
+        holder.release();
+      }
+      expect(await deleting).toBe(1);
+      expect(await loading).toBe('superseded');
+      const rows = await q.query<{ status: string; n: string }>(
+        `SELECT d.status, (SELECT count(*) FROM sluice.chunks c WHERE c.document_id = d.id) AS n
+         FROM sluice.documents d WHERE d.id = $1`,
+        [id],
+      );
+      expect(rows).toEqual([{ status: 'deleted', n: '0' }]);
+    } finally {
+      await q.close();
+    }
   });
 
   it('a failed new version of a done document is stale: status says so, search serves only the last good version', async () => {
@@ -226,5 +279,26 @@ describe('document state and what readers see', () => {
     };
     await progressOf(p.rt, stale).wait('CONFIG_ERROR', 'the embedder refused the key');
     expect(await doc(file)).toMatchObject({ status: 'done', error_code: null, error_message: null });
+  });
+
+  // Last: it moves the collection to a new generation.
+  it("a switch to a generation without a stale document's last good version fails it: status and search agree", async () => {
+    const file = join(scratch.dir, 'switch.md');
+    writeFileSync(file, '# Tides\n\nSpring tides at the breakwater rise above the iron ladder.\n');
+    await p.ingestAndWait([file]);
+    const good = await doc(file);
+    writeFileSync(file, '\n\n');
+    await p.ingest([file]);
+    await waitIdle(p);
+    const stale = await doc(file);
+    expect(stale.status).toBe('stale');
+
+    await startReindex(p.rt, { collection: 'default', target: { ...p.config, embedDimensions: 256 } });
+    await waitForBuild(p.rt, 'default', 2, { timeoutMs: 120_000 });
+    await switchTo(p.rt, 'default', 2, { requireReady: true });
+    const after = await doc(file);
+    expect(after).toMatchObject({ status: 'failed', indexed_hash: null, error_code: stale.error_code });
+    expect(await chunkTexts(good.id)).not.toEqual([]); // generation 1 keeps them, for a rollback
+    expect(await searchUris('spring tides breakwater iron ladder')).not.toContain(file);
   });
 });
