@@ -46,6 +46,7 @@ export function register(program: Command, io: CliIO): void {
       );
       const missing = opts.failed ? [] : refsNotFound(refs, resolved, found);
       const deleted = found.filter((d) => d.status === 'deleted');
+      const deletedIds = deleted.map((d) => d.id);
       const notFailed = found.filter((d) => !canChange('retry', d.status) && d.status !== 'deleted');
       // Refused before hashing (too large): only a new `ingest` can pick up a smaller file.
       const todo = found.filter((d): d is DocumentRow =>
@@ -68,7 +69,7 @@ export function register(program: Command, io: CliIO): void {
         code = await withRuntime(config, cliLogger(out, config, g), 'producer', async (rt) => {
           const { retried } = await retryDocuments(rt, todo);
           if (!opts.wait) {
-            if (g.json) writeJson(out, { retried, notFound: missing });
+            if (g.json) writeJson(out, { retried, notFound: missing, deleted: deletedIds });
             else out.stderr(`${retried.length} document(s) re-queued\n`);
             if ((await rt.queues.extract.getWorkersCount().catch(() => 1)) === 0) {
               out.stderr('no workers are running: start `sluice worker` to process them (or pass --wait)\n');
@@ -89,7 +90,7 @@ export function register(program: Command, io: CliIO): void {
           const waited = await waitWithProgress(rt, out, retried, opts.timeout);
           return reportIngest(rt, out, summary, waited, g);
         });
-      } else if (g.json) writeJson(out, { retried: [], notFound: missing });
+      } else if (g.json) writeJson(out, { retried: [], notFound: missing, deleted: deletedIds });
       else if (refusals.length === 0) out.stderr('0 document(s) re-queued\n');
       if (refusals.length > 0) throw new ExitError(EXIT.usage, refusals.join('\n'));
       if (code !== EXIT.ok) throw new ExitError(code);

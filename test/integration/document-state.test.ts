@@ -259,6 +259,9 @@ describe('document state and what readers see', () => {
     const lines = res.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/is deleted.*sluice ingest/);
+    const json = await runCli(['retry', file, '--json'], { env: p.env });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({ retried: [], notFound: [], deleted: [Number(row.id)] });
     await waitIdle(p);
     expect(await doc(file)).toMatchObject({ status: 'deleted', indexed_hash: null });
     expect(await chunkTexts(row.id)).toEqual([]);
