@@ -49,6 +49,15 @@ async function doc(uri: string): Promise<DocRow> {
   return row;
 }
 
+/** Writes a file, ingests it and waits until it is done; returns its row. */
+async function ingestDone(file: string, text: string): Promise<DocRow> {
+  writeFileSync(file, text);
+  await p.ingestAndWait([file]);
+  const row = await doc(file);
+  expect(row.status).toBe('done');
+  return row;
+}
+
 async function chunkTexts(id: string): Promise<string[]> {
   const rows = await p.query<{ text: string }>(
     'SELECT text FROM sluice.chunks WHERE document_id = $1 ORDER BY ordinal',
@@ -83,10 +92,10 @@ describe('document state and what readers see', () => {
 
   it('a delete during the load transaction wins: no chunk of that load stays, search returns none', async () => {
     const file = join(scratch.dir, 'raced.txt');
-    writeFileSync(file, 'Quokka burrows under the lighthouse keep their pebbles in rows.\n');
-    await p.ingestAndWait([file]);
-    const before = await doc(file);
-    expect(before.status).toBe('done');
+    const before = await ingestDone(
+      file,
+      'Quokka burrows under the lighthouse keep their pebbles in rows.\n',
+    );
 
     // Hold the load transaction open after it has begun: the live load share-locks
     // the collection row once it holds the document, so a lock on that row parks it.
@@ -167,10 +176,10 @@ describe('document state and what readers see', () => {
 
   it('a failed new version of a done document is stale: status says so, search serves only the last good version', async () => {
     const file = join(scratch.dir, 'lighthouse.md');
-    writeFileSync(file, '# Lighthouse\n\nThe lamp of the northern lighthouse turns every nine seconds.\n');
-    await p.ingestAndWait([file]);
-    const good = await doc(file);
-    expect(good.status).toBe('done');
+    const good = await ingestDone(
+      file,
+      '# Lighthouse\n\nThe lamp of the northern lighthouse turns every nine seconds.\n',
+    );
     const goodChunks = await chunkTexts(good.id);
     expect(goodChunks.join('\n')).toContain('nine seconds');
 
@@ -217,9 +226,10 @@ describe('document state and what readers see', () => {
 
   it('a new version refused for its size leaves a done document stale, still serving the last good version', async () => {
     const file = join(scratch.dir, 'ledger.txt');
-    writeFileSync(file, 'The harbour ledger lists every barrel of salted cod landed in March.\n');
-    await p.ingestAndWait([file]);
-    const good = await doc(file);
+    const good = await ingestDone(
+      file,
+      'The harbour ledger lists every barrel of salted cod landed in March.\n',
+    );
     writeFileSync(file, 'cod '.repeat(MAX_BYTES / 2));
     const run = await runCli(['ingest', file, '--wait', '--json'], { env: p.env });
     expect(run.code, run.stderr).toBe(1);
@@ -233,9 +243,7 @@ describe('document state and what readers see', () => {
 
   it('search never returns chunks of a failed document, whatever is left in the table', async () => {
     const file = join(scratch.dir, 'failed-left.txt');
-    writeFileSync(file, 'Marmalade moths gather under the orchard lantern at dusk.\n');
-    await p.ingestAndWait([file]);
-    const row = await doc(file);
+    const row = await ingestDone(file, 'Marmalade moths gather under the orchard lantern at dusk.\n');
     expect(await searchUris('marmalade moths orchard lantern')).toContain(file);
     // A row failed by hand (as an older sluice left them) still holding chunks.
     await p.query(
@@ -248,9 +256,7 @@ describe('document state and what readers see', () => {
 
   it('retry of a deleted document refuses in one line (exit 2) and it stays deleted', async () => {
     const file = join(scratch.dir, 'gone.txt');
-    writeFileSync(file, 'Pelicans of the estuary count herring by moonlight.\n');
-    await p.ingestAndWait([file]);
-    const row = await doc(file);
+    const row = await ingestDone(file, 'Pelicans of the estuary count herring by moonlight.\n');
     const del = await runCli(['delete', file], { env: p.env });
     expect(del.code, del.stderr).toBe(0);
 
@@ -270,9 +276,7 @@ describe('document state and what readers see', () => {
 
   it("a stale job's waiting note never lands on a newer version (issue #15)", async () => {
     const file = join(scratch.dir, 'waiting.txt');
-    writeFileSync(file, 'Otters of the canal sort their stones by colour.\n');
-    await p.ingestAndWait([file]);
-    const row = await doc(file);
+    const row = await ingestDone(file, 'Otters of the canal sort their stones by colour.\n');
     const stale = {
       v: 1 as const,
       documentId: Number(row.id),
@@ -287,9 +291,10 @@ describe('document state and what readers see', () => {
   // Last: it moves the collection to a new generation.
   it("a switch to a generation without a stale document's last good version fails it: status and search agree", async () => {
     const file = join(scratch.dir, 'switch.md');
-    writeFileSync(file, '# Tides\n\nSpring tides at the breakwater rise above the iron ladder.\n');
-    await p.ingestAndWait([file]);
-    const good = await doc(file);
+    const good = await ingestDone(
+      file,
+      '# Tides\n\nSpring tides at the breakwater rise above the iron ladder.\n',
+    );
     writeFileSync(file, '\n\n');
     await p.ingest([file]);
     await waitIdle(p);
