@@ -171,7 +171,7 @@ export async function markWaiting(
   message: string,
 ): Promise<boolean> {
   const { rowCount } = await pool.query(
-    `UPDATE sluice.documents SET error_code = $3, error_message = $4, updated_at = now()
+    `UPDATE sluice.documents SET error_code = $3, error_message = $4
      WHERE id = $1 AND content_hash = $2 AND status = ANY($5::text[])`,
     [id, hash, code, `waiting: ${message}`.slice(0, 2000), [...IN_FLIGHT]],
   );

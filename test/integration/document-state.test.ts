@@ -2,10 +2,11 @@
 // over a load in flight, a failed new version of a done document is `stale` and
 // search serves only its last good version, retry leaves deleted documents alone,
 // and a stale job's "waiting" note never lands on a newer version (issue #15).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { DOCUMENT_STATUSES } from '../../src/loaders/document-state.ts';
 import { deleteDocuments } from '../../src/loaders/documents.ts';
 import { switchTo } from '../../src/queue/generations.ts';
@@ -241,7 +242,7 @@ describe('document state and what readers see', () => {
     expect(await searchUris('harbour ledger salted cod March')).toContain(file);
   });
 
-  it('search never returns chunks of a failed document, whatever is left in the table', async () => {
+  it('search never returns chunks of a failed document, whatever is left in the table; migration 0004 makes such a row stale', async () => {
     const file = join(scratch.dir, 'failed-left.txt');
     const row = await ingestDone(file, 'Marmalade moths gather under the orchard lantern at dusk.\n');
     expect(await searchUris('marmalade moths orchard lantern')).toContain(file);
@@ -252,6 +253,11 @@ describe('document state and what readers see', () => {
     );
     expect(await chunkTexts(row.id)).not.toEqual([]);
     expect(await searchUris('marmalade moths orchard lantern')).not.toContain(file);
+
+    // Migration 0004 (run again here; it is idempotent) makes such a row stale: served, and saying so.
+    await p.query(readFileSync(join(MIGRATIONS_DIR, '0004_document_stale.sql'), 'utf8'));
+    expect(await doc(file)).toMatchObject({ status: 'stale', error_code: 'CORRUPT_FILE' });
+    expect(await searchUris('marmalade moths orchard lantern')).toContain(file);
   });
 
   it('retry of a deleted document refuses in one line (exit 2) and it stays deleted', async () => {
