@@ -66,6 +66,7 @@ function renderDocument(
 <div class="card"><h2>Status</h2>
 <p class="big"><span class="status ${doc.status}" data-testid="doc-status">${doc.status}</span>${doc.stage ? html` at ${doc.stage}` : ''}</p>
 ${doc.error_code ? html`<p class="alert bad" data-testid="doc-error"><code>${doc.error_code}</code> ${doc.error_message ?? ''}</p>` : ''}
+${doc.status === 'stale' ? html`<p class="muted" data-testid="doc-stale">A newer version failed (above); search still serves the last good version.</p>` : ''}
 ${retry}
 </div>
 <div class="card"><h2>Document</h2><dl>

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDashboardApp } from '../../src/dashboard/server.ts';
 import { MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 import { DOCUMENT_STATUSES } from '../../src/loaders/document-state.ts';
 import { deleteDocuments } from '../../src/loaders/documents.ts';
@@ -208,6 +209,19 @@ describe('document state and what readers see', () => {
     const human = await runCli(['status'], { env: p.env });
     expect(human.stdout).toMatch(/stale 1/);
     expect(human.stdout).toMatch(/lighthouse\.md.*stale: serving the last good version/);
+    const dash = await createDashboardApp({ rt: p.rt });
+    try {
+      const get = async (path: string) =>
+        (await dash.app.request(`http://127.0.0.1${path}`, { headers: { accept: 'text/html' } })).text();
+      const overview = await get('/');
+      expect(overview).toContain('data-testid="count-default-stale">1<');
+      expect(overview).toMatch(new RegExp(`data-testid="failure-${good.id}"[^]*?class="status stale"`));
+      const page = await get(`/documents/${good.id}`);
+      expect(page).toContain('data-testid="doc-status">stale<');
+      expect(page).toContain('data-testid="doc-stale"');
+    } finally {
+      dash.close();
+    }
 
     // Retry is for it too: the failed version runs again (and fails again), the good one still serves.
     const retry = await runCli(['retry', file, '--json'], { env: p.env });
