@@ -1,7 +1,9 @@
 // `sluice retry`: re-queue failed documents (all, or named by path or id). Only
-// failed documents are re-queued; Redis is touched only when there is something to
+// failed (and stale) documents are re-queued; a deleted one stays deleted (exit 2:
+// only `ingest` brings it back). Redis is touched only when there is something to
 // queue. With --wait it shows progress and a summary like `ingest --wait`.
 import type { Command } from 'commander';
+import { canChange } from '../loaders/document-state.ts';
 import { type DocumentRow, failedDocuments, findDocuments } from '../loaders/documents.ts';
 import { retryDocuments } from '../queue/retry.ts';
 import { escapeControls } from '../terminal-text.ts';
@@ -45,18 +47,31 @@ export function register(program: Command, io: CliIO): void {
           : findDocuments(pool, config.collection, resolved),
       );
       const missing = opts.failed ? [] : refsNotFound(refs, resolved, found);
-      const notFailed = found.filter((d) => d.status !== 'failed');
+      const deleted = found.filter((d) => d.status === 'deleted');
+      const deletedIds = deleted.map((d) => d.id);
+      const notFailed = found.filter((d) => !canChange('retry', d.status) && d.status !== 'deleted');
       // Refused before hashing (too large): only a new `ingest` can pick up a smaller file.
-      const todo = found.filter((d): d is DocumentRow => Boolean(d.status === 'failed' && d.content_hash));
+      const todo = found.filter((d): d is DocumentRow =>
+        Boolean(canChange('retry', d.status) && d.content_hash),
+      );
       for (const d of notFailed) {
         out.stderr(`#${d.id} ${escapeControls(d.uri)} is ${d.status}, not failed: nothing to retry\n`);
       }
+      const refusals = [
+        ...deleted.map(
+          (d) =>
+            `error: #${d.id} ${escapeControls(d.uri)} is deleted: retry only re-queues failed documents; \`sluice ingest\` it to index it again`,
+        ),
+        ...(missing.length > 0
+          ? [`error: not found in collection "${config.collection}": ${missing.map((m) => escapeControls(m)).join(', ')}`]
+          : []),
+      ];
       let code: number = EXIT.ok;
       if (todo.length > 0) {
         code = await withRuntime(config, cliLogger(out, config, g), 'producer', async (rt) => {
           const { retried } = await retryDocuments(rt, todo);
           if (!opts.wait) {
-            if (g.json) writeJson(out, { retried, notFound: missing });
+            if (g.json) writeJson(out, { retried, notFound: missing, deleted: deletedIds });
             else out.stderr(`${retried.length} document(s) re-queued\n`);
             if ((await rt.queues.extract.getWorkersCount().catch(() => 1)) === 0) {
               out.stderr('no workers are running: start `sluice worker` to process them (or pass --wait)\n');
@@ -77,14 +92,9 @@ export function register(program: Command, io: CliIO): void {
           const waited = await waitWithProgress(rt, out, retried, timeout);
           return reportIngest(rt, out, summary, waited, g);
         });
-      } else if (g.json) writeJson(out, { retried: [], notFound: missing });
-      else out.stderr('0 document(s) re-queued\n');
-      if (missing.length > 0) {
-        throw new ExitError(
-          EXIT.usage,
-          `error: not found in collection "${config.collection}": ${missing.map((m) => escapeControls(m)).join(', ')}`,
-        );
-      }
+      } else if (g.json) writeJson(out, { retried: [], notFound: missing, deleted: deletedIds });
+      else if (refusals.length === 0) out.stderr('0 document(s) re-queued\n');
+      if (refusals.length > 0) throw new ExitError(EXIT.usage, refusals.join('\n'));
       if (code !== EXIT.ok) throw new ExitError(code);
     });
 }

@@ -93,9 +93,10 @@ export function register(program: Command, io: CliIO): void {
           heldDeletions,
           failedTotal,
           lowQualityAccepted: lowQuality,
-          recentFailures: failures.map(({ id, uri, stage, code, message, at, quality }) => ({
+          recentFailures: failures.map(({ id, uri, status, stage, code, message, at, quality }) => ({
             id,
             uri,
+            status,
             stage,
             code,
             message,
@@ -154,8 +155,9 @@ export function register(program: Command, io: CliIO): void {
         if (report.recentFailures.length > 0) out.push('recent failures:');
         for (const f of report.recentFailures) {
           const quality = f.quality === null ? '' : ` (quality ${f.quality.toFixed(2)})`;
+          const stale = f.status === 'stale' ? ' (stale: serving the last good version)' : '';
           out.push(
-            `  #${f.id} ${escapeControls(f.uri)} [${f.stage ?? '-'}] ${f.code}${quality}: ${escapeControls(f.message ?? '')}`,
+            `  #${f.id} ${escapeControls(f.uri)}${stale} [${f.stage ?? '-'}] ${f.code}${quality}: ${escapeControls(f.message ?? '')}`,
           );
         }
         const more = report.failedTotal - report.recentFailures.length;

@@ -5,6 +5,7 @@
 // a job whose document is already marked failed. POST only, behind auth and CSRF.
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { canChange } from '../loaders/document-state.ts';
 import { failedDocuments, getDocument } from '../loaders/documents.ts';
 import { approveHeld, discardHeld } from '../loaders/source-objects.ts';
 import { findSources } from '../loaders/sources.ts';
@@ -25,7 +26,8 @@ export function actionRoutes(rt: Runtime): Hono<DashEnv> {
     if (!Number.isSafeInteger(id) || id <= 0) return c.text('bad request: id must be a document id', 400);
     const doc = await getDocument(rt.pool, id);
     if (!doc) return c.text(`document ${id} does not exist`, 404);
-    if (doc.status !== 'failed') return c.text(`document ${id} has not failed: nothing to retry`, 409);
+    if (!canChange('retry', doc.status))
+      return c.text(`document ${id} has not failed: nothing to retry`, 409);
     const result = await retryDocuments(rt, [doc]);
     return respond(c, result, form.from === 'document' ? `/documents/${id}` : '/');
   });

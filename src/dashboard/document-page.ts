@@ -2,6 +2,7 @@
 // attempts, error, metadata, and its first chunks with page and heading
 // provenance. The live region refreshes while the document moves.
 import { Hono } from 'hono';
+import { canChange } from '../loaders/document-state.ts';
 import { type DocumentRow, getDocument } from '../loaders/documents.ts';
 import { type ChunkPreview, firstChunks, type StageRunRow, stageRunsOf } from '../loaders/inspect.ts';
 import type { Runtime } from '../queue/runtime.ts';
@@ -58,13 +59,14 @@ function renderDocument(
   csrf: string,
 ): SafeHtml {
   const retry =
-    doc.status === 'failed' && doc.content_hash
+    canChange('retry', doc.status) && doc.content_hash
       ? html`<form method="post" action="/actions/retry"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="id" value="${doc.id}"><input type="hidden" name="from" value="document"><button type="submit">Retry</button></form>`
       : '';
   return html`<section class="cards">
 <div class="card"><h2>Status</h2>
 <p class="big"><span class="status ${doc.status}" data-testid="doc-status">${doc.status}</span>${doc.stage ? html` at ${doc.stage}` : ''}</p>
 ${doc.error_code ? html`<p class="alert bad" data-testid="doc-error"><code>${doc.error_code}</code> ${doc.error_message ?? ''}</p>` : ''}
+${doc.status === 'stale' ? html`<p class="muted" data-testid="doc-stale">A newer version failed (above); search still serves the last good version.</p>` : ''}
 ${retry}
 </div>
 <div class="card"><h2>Document</h2><dl>

@@ -24,7 +24,8 @@ import { inspectQueues, type StageQueue } from '../queue/inspect.ts';
 import { STAGES, type StageName } from '../queue/jobs.ts';
 import type { Runtime } from '../queue/runtime.ts';
 
-export const STATUSES = ['queued', 'processing', 'done', 'skipped', 'failed', 'deleted'] as const;
+// Every document status, in the order the overview's columns show them.
+export { DOCUMENT_STATUSES as STATUSES } from '../loaders/document-state.ts';
 
 export interface EmbeddingStats extends EmbeddingTotals {
   embedder: string;

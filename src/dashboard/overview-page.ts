@@ -139,7 +139,7 @@ function failureTable(o: Overview, csrf: string): SafeHtml {
   if (o.failures.length === 0) return html`<p class="muted">Nothing has failed.</p>`;
   const rows = o.failures.map(
     (f) => html`<tr data-testid="failure-${f.id}">
-<td><a href="/documents/${f.id}" title="${f.uri}">${shortName(f.uri)}</a></td><td>${f.collection}</td><td>${f.stage ?? '—'}</td>
+<td><a href="/documents/${f.id}" title="${f.uri}">${shortName(f.uri)}</a>${f.status === 'stale' ? html` <span class="status stale" title="this version failed; the last good version is still served">stale</span>` : ''}</td><td>${f.collection}</td><td>${f.stage ?? '—'}</td>
 <td><code>${f.code ?? '?'}</code></td><td class="msg">${f.message ?? ''}</td><td>${isoTime(f.at)}</td>
 <td>${
       f.retryable

@@ -1,9 +1,18 @@
 // Document rows: the ledger of what was ingested and where each document is.
-// Every status change goes through here, guarded by the content hash so a stale
-// job for an old version can never overwrite the state of a newer one.
-import { type Pool, withTransaction } from '../db/pool.ts';
+// Every status change goes through here (the load's in pgvector.ts), guarded by
+// the content hash so a stale job for an old version can never overwrite the
+// state of a newer one, and by the statuses document-state.ts allows it from.
+import type { Pool } from '../db/pool.ts';
+import {
+  DOCUMENT_STATUSES,
+  type DocumentStatus,
+  failedStatusSql,
+  fromStatuses,
+  IN_FLIGHT,
+  RETRYABLE,
+} from './document-state.ts';
 
-export type DocumentStatus = 'queued' | 'processing' | 'done' | 'skipped' | 'failed' | 'deleted';
+export type { DocumentStatus } from './document-state.ts';
 export type Stage = 'extract' | 'chunk' | 'embed' | 'load';
 
 export interface DocumentRow {
@@ -60,11 +69,14 @@ export async function upsertDocument(
     [input.collection, input.uri],
   );
   const row = existing.rows[0]!;
-  const inFlight = row.status === 'queued' || row.status === 'processing';
+  const inFlight = (IN_FLIGHT as readonly string[]).includes(row.status);
   return { id: Number(row.id), action: inFlight ? 'in-flight' : 'unchanged' };
 }
 
-/** Records a file refused before reading (e.g. over the size limit). */
+/**
+ * Records a file refused before reading (e.g. over the size limit): failed, or
+ * stale while an older version of it is indexed (that version keeps serving).
+ */
 export async function upsertRefused(
   pool: Pool,
   input: { collection: string; uri: string; bytes: number; code: string; message: string },
@@ -73,7 +85,7 @@ export async function upsertRefused(
     `INSERT INTO sluice.documents (collection, uri, bytes, status, stage, error_code, error_message)
      VALUES ($1, $2, $3, 'failed', NULL, $4, $5)
      ON CONFLICT (collection, uri) DO UPDATE
-       SET bytes = EXCLUDED.bytes, content_hash = NULL, status = 'failed', stage = NULL,
+       SET bytes = EXCLUDED.bytes, content_hash = NULL, status = ${failedStatusSql()}, stage = NULL,
            error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message, updated_at = now()
      RETURNING id`,
     [input.collection, input.uri, input.bytes, input.code, input.message],
@@ -99,8 +111,8 @@ export async function markStage(
 ): Promise<boolean> {
   const { rowCount } = await pool.query(
     `UPDATE sluice.documents SET status = 'processing', stage = $3, attempts = GREATEST(attempts, $4), updated_at = now()
-     WHERE id = $1 AND content_hash = $2 AND status IN ('queued', 'processing')`,
-    [id, hash, stage, attempt],
+     WHERE id = $1 AND content_hash = $2 AND status = ANY($5::text[])`,
+    [id, hash, stage, attempt, fromStatuses('start')],
   );
   return rowCount === 1;
 }
@@ -119,28 +131,51 @@ export async function setExtracted(
   );
 }
 
-/** Fails one document with a reason code; other documents are untouched. */
+/**
+ * Fails one document version in flight with a reason code; other documents are
+ * untouched. A document with an older version indexed becomes `stale` (that
+ * version keeps serving, the error says why the new one is not there), else `failed`.
+ */
 export async function markFailed(
   pool: Pool,
   id: number,
-  hash: string | null,
+  hash: string,
   failure: { code: string; message: string; stage: Stage; attempts: number },
 ): Promise<void> {
   await pool.query(
-    `UPDATE sluice.documents SET status = 'failed', stage = $3, error_code = $4, error_message = $5,
+    `UPDATE sluice.documents SET status = ${failedStatusSql()}, stage = $3, error_code = $4, error_message = $5,
        attempts = GREATEST(attempts, $6), updated_at = now()
-     WHERE id = $1 AND ($2::text IS NULL OR content_hash = $2) AND status <> 'deleted'`,
-    [id, hash, failure.stage, failure.code, failure.message.slice(0, 2000), failure.attempts],
+     WHERE id = $1 AND content_hash = $2 AND status = ANY($7::text[])`,
+    [
+      id,
+      hash,
+      failure.stage,
+      failure.code,
+      failure.message.slice(0, 2000),
+      failure.attempts,
+      fromStatuses('fail'),
+    ],
   );
 }
 
-/** Notes on a document that it waits on a configuration fix (status stays processing). */
-export async function markWaiting(pool: Pool, id: number, code: string, message: string): Promise<void> {
-  await pool.query('UPDATE sluice.documents SET error_code = $2, error_message = $3 WHERE id = $1', [
-    id,
-    code,
-    `waiting: ${message}`.slice(0, 2000),
-  ]);
+/**
+ * Notes on a document version in flight that it waits on a configuration fix or a
+ * budget (its status stays). Guarded like every status change: a job for an older
+ * version, or one for a document done, failed or deleted meanwhile, changes nothing.
+ */
+export async function markWaiting(
+  pool: Pool,
+  id: number,
+  hash: string,
+  code: string,
+  message: string,
+): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE sluice.documents SET error_code = $3, error_message = $4
+     WHERE id = $1 AND content_hash = $2 AND status = ANY($5::text[])`,
+    [id, hash, code, `waiting: ${message}`.slice(0, 2000), [...IN_FLIGHT]],
+  );
+  return rowCount === 1;
 }
 
 /** A document row still queued or processing, as the reconciler sees it. */
@@ -157,10 +192,10 @@ export interface InFlightRow {
 export async function staleInFlight(pool: Pool, staleMs: number, limit: number): Promise<InFlightRow[]> {
   const { rows } = await pool.query<InFlightRow>(
     `SELECT id, collection, uri, content_hash, stage, attempts FROM sluice.documents
-     WHERE status IN ('queued', 'processing') AND content_hash IS NOT NULL
+     WHERE status = ANY($3::text[]) AND content_hash IS NOT NULL
        AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
      ORDER BY updated_at LIMIT $2`,
-    [staleMs, limit],
+    [staleMs, limit, [...IN_FLIGHT]],
   );
   return rows;
 }
@@ -169,13 +204,13 @@ export async function staleInFlight(pool: Pool, staleMs: number, limit: number):
 export async function bumpRequeue(pool: Pool, id: number, hash: string): Promise<boolean> {
   const { rowCount } = await pool.query(
     `UPDATE sluice.documents SET attempts = attempts + 1, updated_at = now()
-     WHERE id = $1 AND content_hash = $2 AND status IN ('queued', 'processing')`,
-    [id, hash],
+     WHERE id = $1 AND content_hash = $2 AND status = ANY($3::text[])`,
+    [id, hash, [...IN_FLIGHT]],
   );
   return rowCount === 1;
 }
 
-/** Failed documents among ids, with their reasons, and done documents with their chunk count. */
+/** Failed (or stale) documents among ids, with their reasons, and done documents with their chunk count. */
 export async function ingestOutcome(
   pool: Pool,
   ids: number[],
@@ -191,8 +226,8 @@ export async function ingestOutcome(
     error_message: string | null;
   }>(
     `SELECT id, uri, error_code, error_message FROM sluice.documents
-     WHERE id = ANY($1::bigint[]) AND status = 'failed' ORDER BY uri`,
-    [ids],
+     WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[]) ORDER BY uri`,
+    [ids, [...RETRYABLE]],
   );
   const done = await pool.query<{ n: string; c: string }>(
     `SELECT count(*) AS n, coalesce(sum((SELECT count(*) FROM sluice.chunks c WHERE c.document_id = d.id)), 0) AS c
@@ -221,57 +256,31 @@ export async function findDocuments(pool: Pool, collection: string, refs: string
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-/** Failed documents of a collection that can be retried, optionally only those failed with one code. */
+/** Failed (and stale) documents of a collection that can be retried, optionally only those failed with one code. */
 export async function failedDocuments(pool: Pool, collection: string, code?: string): Promise<DocumentRow[]> {
   const { rows } = await pool.query<DocumentRow>(
-    `SELECT * FROM sluice.documents WHERE collection = $1 AND status = 'failed' AND content_hash IS NOT NULL
+    `SELECT * FROM sluice.documents WHERE collection = $1 AND status = ANY($3::text[]) AND content_hash IS NOT NULL
        AND ($2::text IS NULL OR error_code = $2)`,
-    [collection, code ?? null],
+    [collection, code ?? null, fromStatuses('retry')],
   );
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
-/** Re-queues a failed document version (retry): resets its error, keeps its hash. False if it is not failed. */
+/**
+ * Re-queues a failed (or stale) document version (retry): resets its error, keeps
+ * its hash. False if it is in another status (a deleted one stays deleted).
+ */
 export async function requeue(pool: Pool, id: number): Promise<boolean> {
   const { rowCount } = await pool.query(
     `UPDATE sluice.documents SET status = 'queued', stage = 'extract', error_code = NULL, error_message = NULL,
-       attempts = 0, updated_at = now() WHERE id = $1 AND status = 'failed'`,
-    [id],
+       attempts = 0, updated_at = now() WHERE id = $1 AND status = ANY($2::text[]) AND content_hash IS NOT NULL`,
+    [id, fromStatuses('retry')],
   );
   return (rowCount ?? 0) > 0;
 }
 
-/**
- * Removes a document's chunks (every generation) and marks it deleted, in one
- * transaction. The rows are locked first, so a load in progress either commits
- * before (its chunks are then deleted here) or sees the deletion and stops.
- */
-export async function deleteDocuments(pool: Pool, ids: number[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  return withTransaction(pool, async (client) => {
-    // A mail message's attachments (uri `<message>#attachment/...`, nested ones
-    // `<attachment>/attachment/...`) go with it.
-    const { rows } = await client.query<{ id: string }>(
-      `SELECT c.id FROM sluice.documents d JOIN sluice.documents c
-         ON c.collection = d.collection AND c.status <> 'deleted'
-        AND (starts_with(c.uri, d.uri || '#attachment/')
-             OR (strpos(d.uri, '#attachment/') > 0 AND starts_with(c.uri, d.uri || '/attachment/')))
-       WHERE d.id = ANY($1::bigint[])`,
-      [ids],
-    );
-    const all = [...new Set([...ids, ...rows.map((r) => Number(r.id))])];
-    const { rowCount } = await client.query(
-      `UPDATE sluice.documents SET status = 'deleted', stage = NULL, indexed_hash = NULL, updated_at = now()
-       WHERE id = ANY($1::bigint[])`,
-      [all],
-    );
-    await client.query('DELETE FROM sluice.chunks WHERE document_id = ANY($1::bigint[])', [all]);
-    await client.query('DELETE FROM sluice.generation_documents WHERE document_id = ANY($1::bigint[])', [
-      all,
-    ]);
-    return rowCount ?? 0;
-  });
-}
+// Deletion (the row locks it shares with the load) lives in document-delete.ts.
+export { deleteDocuments } from './document-delete.ts';
 
 /** Live documents whose uri starts with `prefix` (a message's attachments), in one collection. */
 export async function documentsUnder(
@@ -289,14 +298,7 @@ export async function documentsUnder(
 
 /** Status of a set of documents, for `ingest --wait` progress. */
 export async function statusCounts(pool: Pool, ids: number[]): Promise<Record<DocumentStatus, number>> {
-  const counts: Record<DocumentStatus, number> = {
-    queued: 0,
-    processing: 0,
-    done: 0,
-    skipped: 0,
-    failed: 0,
-    deleted: 0,
-  };
+  const counts = Object.fromEntries(DOCUMENT_STATUSES.map((s) => [s, 0])) as Record<DocumentStatus, number>;
   const { rows } = await pool.query<{ status: DocumentStatus; n: string }>(
     'SELECT status, count(*) AS n FROM sluice.documents WHERE id = ANY($1::bigint[]) GROUP BY status',
     [ids],
@@ -350,11 +352,11 @@ export async function stageCounts(pool: Pool, ids: number[]): Promise<Record<str
   return Object.fromEntries(rows.map((r) => [r.stage, Number(r.n)]));
 }
 
-/** How many of a set of documents are failed (earlier failures a re-run did not touch). */
+/** How many of a set of documents are failed or stale (earlier failures a re-run did not touch). */
 export async function countFailed(pool: Pool, ids: number[]): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM sluice.documents WHERE id = ANY($1::bigint[]) AND status = 'failed'`,
-    [ids],
+    `SELECT count(*) AS n FROM sluice.documents WHERE id = ANY($1::bigint[]) AND status = ANY($2::text[])`,
+    [ids, [...RETRYABLE]],
   );
   return Number(rows[0]?.n ?? 0);
 }
@@ -377,11 +379,11 @@ export async function collectionHasDocuments(pool: Pool, collection: string): Pr
   return rows.length > 0;
 }
 
-/** Failed documents in one collection, or in all when `collection` is null. */
+/** Failed (and stale) documents in one collection, or in all when `collection` is null. */
 export async function failedInCollection(pool: Pool, collection: string | null): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM sluice.documents WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1)`,
-    [collection],
+    `SELECT count(*) AS n FROM sluice.documents WHERE status = ANY($2::text[]) AND ($1::text IS NULL OR collection = $1)`,
+    [collection, [...RETRYABLE]],
   );
   return Number(rows[0]?.n ?? 0);
 }

@@ -2,6 +2,7 @@
 // collection's active generation in one transaction; `retire` drops one.
 import { type Pool, withTransaction } from '../db/pool.ts';
 import { SluiceError } from '../errors.ts';
+import { fromStatuses } from './document-state.ts';
 import { getGeneration } from './generations.ts';
 
 /**
@@ -61,6 +62,15 @@ export async function activateGeneration(
          SET content_hash = EXCLUDED.content_hash, status = 'done', error_code = NULL, error_message = NULL,
              updated_at = now()`,
       [collection, from],
+    );
+    // A stale document serves its last good version only where that version is
+    // loaded; a generation without it (a build skips stale documents) serves
+    // nothing of it, and its status must say so.
+    await client.query(
+      `UPDATE sluice.documents d SET status = 'failed', indexed_hash = NULL, updated_at = now()
+       WHERE d.collection = $1 AND d.status = ANY($3::text[])
+         AND NOT EXISTS (SELECT 1 FROM sluice.chunks c WHERE c.document_id = d.id AND c.generation = $2)`,
+      [collection, target, fromStatuses('unserve')],
     );
     // The new active generation's progress becomes live ingestion's; documents still
     // on their way into it (a rollback to a generation catching up) finish as they are.

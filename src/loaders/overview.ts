@@ -4,6 +4,7 @@
 // queue backend carries the jobs.
 import type { Pool } from '../db/pool.ts';
 import { readCounters } from './checkpoints.ts';
+import { RETRYABLE } from './document-state.ts';
 import type { Stage } from './documents.ts';
 
 export interface StatusCount {
@@ -43,6 +44,8 @@ export interface FailureRow {
   id: number;
   collection: string;
   uri: string;
+  /** failed, or stale: the last good version is still served while this failure stands. */
+  status: 'failed' | 'stale';
   stage: Stage | null;
   code: string | null;
   message: string | null;
@@ -61,6 +64,7 @@ export async function recentFailures(
     id: string;
     collection: string;
     uri: string;
+    status: 'failed' | 'stale';
     stage: Stage | null;
     error_code: string | null;
     error_message: string | null;
@@ -68,16 +72,17 @@ export async function recentFailures(
     hashed: boolean;
     quality: string | null;
   }>(
-    `SELECT id, collection, uri, stage, error_code, error_message, updated_at, content_hash IS NOT NULL AS hashed,
-            metadata->'quality'->>'score' AS quality
-     FROM sluice.documents WHERE status = 'failed' AND ($1::text IS NULL OR collection = $1)
+    `SELECT id, collection, uri, status, stage, error_code, error_message, updated_at,
+            content_hash IS NOT NULL AS hashed, metadata->'quality'->>'score' AS quality
+     FROM sluice.documents WHERE status = ANY($3::text[]) AND ($1::text IS NULL OR collection = $1)
      ORDER BY updated_at DESC, id DESC LIMIT $2`,
-    [opts.collection ?? null, opts.limit],
+    [opts.collection ?? null, opts.limit, [...RETRYABLE]],
   );
   return rows.map((r) => ({
     id: Number(r.id),
     collection: r.collection,
     uri: r.uri,
+    status: r.status,
     stage: r.stage,
     code: r.error_code,
     message: r.error_message,
@@ -110,7 +115,8 @@ export async function failureCodes(pool: Pool): Promise<FailureCode[]> {
   const { rows } = await pool.query<{ collection: string; code: string; n: string; r: string }>(
     `SELECT collection, coalesce(error_code, 'UNKNOWN') AS code, count(*) AS n,
             count(*) FILTER (WHERE content_hash IS NOT NULL) AS r
-     FROM sluice.documents WHERE status = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
+     FROM sluice.documents WHERE status = ANY($1::text[]) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
+    [[...RETRYABLE]],
   );
   return rows.map((r) => ({
     collection: r.collection,
@@ -159,7 +165,8 @@ export async function stageStats(pool: Pool): Promise<Record<string, StageStats>
   );
   const failed = await pool.query<{ stage: string; n: string }>(
     `SELECT coalesce(stage, 'extract') AS stage, count(*) AS n FROM sluice.documents
-     WHERE status = 'failed' GROUP BY 1`,
+     WHERE status = ANY($1::text[]) GROUP BY 1`,
+    [[...RETRYABLE]],
   );
   const out: Record<string, StageStats> = {};
   const blank = (): StageStats => ({

@@ -4,6 +4,7 @@ import { type Pool, type PoolClient, withTransaction } from '../db/pool.ts';
 import { SluiceError } from '../errors.ts';
 import type { Chunk } from '../transforms/chunk.ts';
 import { CopyWriter, copyIn, vectorDims } from './copy.ts';
+import { canChange, SERVED } from './document-state.ts';
 import { claimGenerationLoad, finishGenerationLoad, queueFollowUps } from './generation-docs.ts';
 
 /** pgvector's HNSW limit for `vector`; wider vectors are indexed as `halfvec` (≤ 4,000). */
@@ -187,7 +188,8 @@ export async function replaceChunks(
     if (pinned) {
       if (!(await claimGenerationLoad(client, ref))) return superseded;
     } else {
-      if (doc.status === 'failed') return superseded;
+      // Only a version in flight becomes done: never one failed, stale or done meanwhile.
+      if (!canChange('load', doc.status)) return superseded;
       const active = await client.query<{ g: number }>(
         'SELECT active_generation AS g FROM sluice.collections WHERE name = $1 FOR SHARE',
         [collection.name],
@@ -243,7 +245,11 @@ export interface SearchHit {
   metadata: Record<string, unknown>;
 }
 
-/** Cosine similarity search over the collection's active generation. */
+/**
+ * Cosine similarity search over the collection's active generation, among
+ * documents whose status is served (document-state.ts SERVED): never chunks of a
+ * failed or deleted document, whatever a row still holds.
+ */
 export async function searchChunks(
   pool: Pool,
   collection: CollectionInfo,
@@ -265,9 +271,10 @@ export async function searchChunks(
             c.embedding::${cast} <=> $1::${cast} AS distance
      FROM sluice.chunks c JOIN sluice.documents d ON d.id = c.document_id
      WHERE c.collection = ${literal(collection.name)} AND c.generation = ${collection.generation}
+       AND d.status = ANY($3::text[])
      ORDER BY c.embedding::${cast} <=> $1::${cast}
      LIMIT $2`,
-    [`[${Array.from(queryVector).join(',')}]`, k],
+    [`[${Array.from(queryVector).join(',')}]`, k, [...SERVED]],
   );
   return rows.map((r) => ({
     chunkId: Number(r.id),

@@ -180,7 +180,7 @@ export async function waitForDocuments(
     const progress = {
       total: ids.length,
       done: c.done + c.skipped + c.deleted,
-      failed: c.failed,
+      failed: c.failed + c.stale, // stale: the new version failed, the last good one still serves
       pending: c.queued + c.processing,
     };
     opts.onTick?.(progress);

@@ -51,6 +51,8 @@ export function progressOf(rt: Runtime, p: JobPayload): DocProgress {
       return doc?.status === 'done' && doc.indexed_hash === p.contentHash;
     },
     fail: (failure) => markFailed(pool, p.documentId, p.contentHash, failure),
-    wait: (code, message) => markWaiting(pool, p.documentId, code, message),
+    async wait(code, message) {
+      await markWaiting(pool, p.documentId, p.contentHash, code, message);
+    },
   };
 }

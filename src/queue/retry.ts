@@ -1,8 +1,9 @@
 // Re-queueing failed documents from the start: the one implementation behind
-// `sluice retry` and the dashboard's Retry buttons. Only failed documents are
-// re-queued (a done, queued or deleted one is left alone), each version at extract
-// with --force semantics.
+// `sluice retry` and the dashboard's Retry buttons. Only failed (and stale)
+// documents are re-queued (a done, queued or deleted one is left alone), each
+// version at extract with --force semantics.
 import type { Pool } from '../db/pool.ts';
+import { canChange } from '../loaders/document-state.ts';
 import { type DocumentRow, requeue } from '../loaders/documents.ts';
 import { payloadFor } from './jobs.ts';
 import { mapLimit } from './producer.ts';
@@ -22,7 +23,7 @@ export async function retryDocuments(
   const result: RetryResult = { retried: [], needIngest: [] };
   const todo: Array<DocumentRow & { content_hash: string }> = [];
   for (const d of docs) {
-    if (d.status !== 'failed') continue;
+    if (!canChange('retry', d.status)) continue;
     if (d.content_hash) todo.push({ ...d, content_hash: d.content_hash });
     else result.needIngest.push(d.id);
   }

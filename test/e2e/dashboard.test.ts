@@ -103,7 +103,7 @@ describe('dashboard in a browser', () => {
     expect(await w.page.getByTestId('no-worker-extract').count()).toBe(0);
 
     const db = await statusCounts();
-    for (const status of ['queued', 'processing', 'done', 'skipped', 'failed', 'deleted']) {
+    for (const status of ['queued', 'processing', 'done', 'stale', 'skipped', 'failed', 'deleted']) {
       expect(await w.page.getByTestId(`count-default-${status}`).textContent(), status).toBe(
         String(db[status] ?? 0),
       );
