@@ -23,7 +23,8 @@ describe('error codes', () => {
 
 describe('connection errors (isConnectionError)', () => {
   // What node-postgres throws when Postgres or a pooler refuses or drops a connection.
-  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'FATAL' });
+  const pgError = (code: string, message: string) =>
+    Object.assign(new Error(message), { code, severity: 'FATAL' });
 
   it('a full or starting Postgres is a transient connection error, not INTERNAL', () => {
     for (const e of [
@@ -49,9 +50,11 @@ describe('connection errors (isConnectionError)', () => {
     expect(isConnectionError(new SluiceError('CONNECTION_ERROR', 'x'))).toBe(true);
     expect(isConnectionError(pgError('23505', 'duplicate key value violates unique constraint'))).toBe(false);
     expect(isConnectionError(pgError('40P01', 'deadlock detected'))).toBe(false);
-    expect(isConnectionError(new SluiceError('CORRUPT_FILE', 'bad', { cause: new Error('Connection terminated') }))).toBe(
-      false,
-    );
+    expect(
+      isConnectionError(
+        new SluiceError('CORRUPT_FILE', 'bad', { cause: new Error('Connection terminated') }),
+      ),
+    ).toBe(false);
     expect(isConnectionError(new Error('boom'))).toBe(false);
     expect(isConnectionError(undefined)).toBe(false);
   });
