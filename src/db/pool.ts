@@ -122,10 +122,15 @@ function waitOutRefusals(pool: Pool, waitMs: number, onRefused?: (err: Error) =>
 /** Wraps a connection failure in a message that says what to check. */
 export function connectionError(err: unknown, databaseUrl: string): SluiceError {
   const detail = (err as Error)?.message ?? String(err);
+  const advice = isRefusal(err)
+    ? 'It has no connection to spare: raise its max_connections, or lower workers × SLUICE_PG_POOL_MAX.'
+    : 'Check DATABASE_URL and that the server is running.';
   return new SluiceError(
     'CONNECTION_ERROR',
-    `cannot reach Postgres at ${hostOf(databaseUrl)}: ${detail}. Check DATABASE_URL and that the server is running.`,
-    { cause: err },
+    `cannot reach Postgres at ${hostOf(databaseUrl)}: ${detail}. ${advice}`,
+    {
+      cause: err,
+    },
   );
 }
 
