@@ -29,6 +29,8 @@ const bool = z
 /** Env variable → config key. Names may grow; these keep their meaning (DESIGN.md). */
 export const ENV_KEYS = {
   DATABASE_URL: 'databaseUrl',
+  SLUICE_DIRECT_DATABASE_URL: 'directDatabaseUrl',
+  SLUICE_PG_POOL_MAX: 'pgPoolMax',
   REDIS_URL: 'redisUrl',
   SLUICE_EMBEDDER: 'embedder',
   SLUICE_EMBED_MODEL: 'embedModel',
@@ -89,6 +91,18 @@ type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
 
 export const configSchema = z.object({
   databaseUrl: z.string().url().default('postgresql://postgres@127.0.0.1:5432/postgres'),
+  /**
+   * A direct (or session-pooled) Postgres URL for what needs one session for a
+   * while: migrations and index builds. Set it when DATABASE_URL is a
+   * transaction pooler (PgBouncer pool_mode=transaction, Neon/Supabase pooled URLs).
+   */
+  directDatabaseUrl: z.string().url().optional(),
+  /**
+   * Postgres connections per process (workers, ingest); workers × this must fit
+   * max_connections. At least 3: an index build holds a lock on one, builds on
+   * another and watches the build on a third.
+   */
+  pgPoolMax: int(3, 100).default(10),
   redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
   embedder: z.enum(['hash', 'openai', 'ollama', 'local']).default('hash'),
   embedModel: z.string().min(1).optional(),
@@ -309,10 +323,11 @@ export function secretsOf(c: {
   openaiApiKey?: string | undefined;
   dashboardToken?: string | undefined;
   databaseUrl?: string | undefined;
+  directDatabaseUrl?: string | undefined;
   redisUrl?: string | undefined;
 }): string[] {
   const secrets = [c.openaiApiKey, c.dashboardToken];
-  for (const url of [c.databaseUrl, c.redisUrl]) {
+  for (const url of [c.databaseUrl, c.directDatabaseUrl, c.redisUrl]) {
     try {
       const p = url ? new URL(url).password : '';
       if (p) secrets.push(decodeURIComponent(p));
@@ -329,6 +344,7 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv): string[] {
     openaiApiKey: env.OPENAI_API_KEY,
     dashboardToken: env.SLUICE_DASHBOARD_TOKEN,
     databaseUrl: env.DATABASE_URL,
+    directDatabaseUrl: env.SLUICE_DIRECT_DATABASE_URL,
     redisUrl: env.REDIS_URL,
   });
 }

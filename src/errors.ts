@@ -65,10 +65,12 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export function errorCodeOf(err: unknown): ErrorCode {
   const e = err as ErrorLike | null;
   if (e && isErrorCode(e.code)) return e.code;
-  if (e && typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return 'CONNECTION_ERROR';
+  if (isConnectionError(err)) return 'CONNECTION_ERROR';
+  if (e && typeof e.code === 'string' && CONFLICT_CODES.has(e.code)) return 'CONNECTION_ERROR';
   return 'INTERNAL';
 }
 
+/** Socket-level failures reaching Postgres, Redis or a provider. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -77,15 +79,49 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'EHOSTUNREACH',
-  '57P01', // admin_shutdown (pg_terminate_backend)
-  '57P02',
-  '57P03',
-  '08000',
-  '08003',
-  '08006',
-  '40001', // serialization_failure
-  '40P01', // deadlock_detected
+  'ENETUNREACH',
 ]);
+
+/**
+ * SQLSTATEs of a Postgres (or pooler) that is there but refuses or drops this
+ * connection for now: worth waiting for, never a fault of the document.
+ */
+const PG_CONNECTION_CODES = new Set([
+  '53300', // too_many_connections: "sorry, too many clients already", role/database connection limits
+  '57P01', // admin_shutdown (pg_terminate_backend, fast shutdown)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: "the database system is starting up" / "shutting down"
+]);
+
+/** Transaction conflicts: retried like a lost connection (historically classed with them). */
+const CONFLICT_CODES = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+/** node-postgres and pg-pool errors that carry no code. */
+const PG_CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|no more connections allowed|server login has been failing/i;
+
+/**
+ * Whether err means "the database connection is refused, lost or not available
+ * yet" (Postgres full or starting, a pooler refusing, a socket error, a
+ * CONNECTION_ERROR), so the work should wait and retry rather than fail.
+ * Looks through `cause` (wrapped errors) and works on errors that lost their
+ * prototype crossing a thread or Redis.
+ */
+export function isConnectionError(err: unknown): boolean {
+  for (let e = err as (ErrorLike & { cause?: unknown }) | null, depth = 0; e && depth < 5; depth++) {
+    if (typeof e !== 'object') return false;
+    const code = e.code;
+    if (code === 'CONNECTION_ERROR') return true;
+    if (isErrorCode(code)) return false; // sluice classified it otherwise, deliberately
+    if (typeof code === 'string') {
+      if (NETWORK_CODES.has(code) || PG_CONNECTION_CODES.has(code)) return true;
+      if (/^08[0-9A-Z]{3}$/.test(code)) return true; // class 08: connection exception (pgbouncer's errors too)
+    }
+    if (typeof e.message === 'string' && PG_CONNECTION_MESSAGES.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 /** Whether a failure is worth retrying. Unknown errors are retried (bounded by attempts). */
 export function isRetryable(err: unknown): boolean {

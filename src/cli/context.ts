@@ -4,26 +4,17 @@ import { resolve } from 'node:path';
 import { type Config, hostOf } from '../config.ts';
 import { loadMigrations, pendingMigrations } from '../db/migrate.ts';
 import { connectionError, createPool, type Pool } from '../db/pool.ts';
+import { isConnectionError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createRuntime, type Runtime } from '../queue/runtime.ts';
 import { EXIT, ExitError } from './io.ts';
-
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-]);
 
 /** Proves Postgres answers; connection failures become one line naming the host. */
 export async function checkDatabase(pool: Pool, config: Config): Promise<void> {
   try {
     await pool.query('SELECT 1');
   } catch (err) {
-    const code = (err as { code?: string }).code ?? '';
-    if (CONNECT_CODES.has(code) || /timeout|connect/i.test((err as Error).message)) {
+    if (isConnectionError(err) || /timeout|connect/i.test((err as Error).message)) {
       throw connectionError(err, config.databaseUrl);
     }
     throw err;

@@ -1,7 +1,8 @@
-// `sluice migrate`: apply pending SQL migrations under an advisory lock.
+// `sluice migrate`: apply pending SQL migrations under an advisory lock, over
+// SLUICE_DIRECT_DATABASE_URL when set (DDL does not belong on a transaction pooler).
 import type { Command } from 'commander';
 import { migrate } from '../db/migrate.ts';
-import { createPool } from '../db/pool.ts';
+import { createPool, sessionDatabaseUrl } from '../db/pool.ts';
 import { withDatabase } from './context.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -14,9 +15,10 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g);
       const log = cliLogger(io, config, g);
+      const url = sessionDatabaseUrl(config);
       await withDatabase(
-        config,
-        createPool(config.databaseUrl, { max: 1 }),
+        { ...config, databaseUrl: url },
+        createPool(url, { max: 1 }),
         async (pool) => {
           const results = await migrate(pool);
           if (g.json) writeJson(io, { migrations: results });
@@ -24,7 +26,8 @@ export function register(program: Command, io: CliIO): void {
             const applied = results.filter((r) => r.status === 'applied');
             for (const r of applied) log.info(`applied ${r.name}`);
             io.stderr(
-              `${applied.length} migration(s) applied, ${results.length - applied.length} already up to date\n`,
+              `${applied.length} migration(s) applied, ${results.length - applied.length} already up to date
+`,
             );
           }
         },

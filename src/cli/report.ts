@@ -73,7 +73,8 @@ export async function waitWithProgress(
   progress.finish();
   // Build the index now if the collection is idle; if another transaction holds it up,
   // the workers' maintenance tick builds it later.
-  if (!result.timedOut) await buildMissingIndexes(rt.pool, { lockTimeoutMs: 5000 }).catch(() => undefined);
+  if (!result.timedOut)
+    await buildMissingIndexes(rt.sessionPool, { lockTimeoutMs: 5000 }).catch(() => undefined);
   return { ...result, seconds: (Date.now() - started) / 1000 };
 }
 

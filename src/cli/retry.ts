@@ -63,7 +63,9 @@ export function register(program: Command, io: CliIO): void {
             `error: #${d.id} ${escapeControls(d.uri)} is deleted: retry only re-queues failed documents; \`sluice ingest\` it to index it again`,
         ),
         ...(missing.length > 0
-          ? [`error: not found in collection "${config.collection}": ${missing.map((m) => escapeControls(m)).join(', ')}`]
+          ? [
+              `error: not found in collection "${config.collection}": ${missing.map((m) => escapeControls(m)).join(', ')}`,
+            ]
           : []),
       ];
       let code: number = EXIT.ok;

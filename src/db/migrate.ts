@@ -1,10 +1,13 @@
-// Migration runner: numbered, append-only SQL files applied in order under a
-// Postgres advisory lock, each recorded in a ledger inside its own transaction,
-// so several workers starting at once clash cleanly (one applies, others wait).
+// Migration runner: numbered, append-only SQL files applied in order, each in
+// its own transaction that takes a transaction-level advisory lock, checks the
+// ledger and records itself there, so several workers starting at once clash
+// cleanly (one applies, others wait, then find it applied). Nothing outlives a
+// transaction, so it is as safe through a transaction pooler (PgBouncer
+// pool_mode=transaction) as on a direct connection: no lock can be left behind.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Pool } from './pool.ts';
+import { type Pool, type PoolClient, withTransaction } from './pool.ts';
 
 const LOCK_KEY = 7_331_001; // arbitrary, constant: sluice's migration lock
 const FILE_RE = /^(\d{4})_[a-z0-9_]+\.sql$/;
@@ -43,49 +46,51 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 /** Applies pending migrations; returns a per-migration status report. */
 export async function migrate(pool: Pool, migrations?: Migration[]): Promise<MigrationResult[]> {
   const list = migrations ?? (await loadMigrations());
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+  await underLock(pool, async (client) => {
     await client.query('CREATE SCHEMA IF NOT EXISTS sluice');
     await client.query(`CREATE TABLE IF NOT EXISTS sluice.migrations (
       id int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ id: number; name: string; checksum: string }>(
-      'SELECT id, name, checksum FROM sluice.migrations',
-    );
-    const done = new Map(rows.map((r) => [r.id, r]));
-    const results: MigrationResult[] = [];
-    for (const m of list) {
-      const prior = done.get(m.id);
+  });
+  const results: MigrationResult[] = [];
+  for (const m of list) {
+    const status = await underLock(pool, async (client) => {
+      const { rows } = await client.query<{ checksum: string }>(
+        'SELECT checksum FROM sluice.migrations WHERE id = $1',
+        [m.id],
+      );
+      const prior = rows[0];
       if (prior) {
         if (prior.checksum !== m.checksum) {
           throw new Error(
             `migration ${m.name} was changed after it was applied; add a new migration instead`,
           );
         }
-        results.push({ name: m.name, status: 'already-applied' });
-        continue;
+        return 'already-applied' as const;
       }
-      await client.query('BEGIN');
       try {
         await client.query(m.sql);
-        await client.query('INSERT INTO sluice.migrations (id, name, checksum) VALUES ($1, $2, $3)', [
-          m.id,
-          m.name,
-          m.checksum,
-        ]);
-        await client.query('COMMIT');
       } catch (err) {
-        await client.query('ROLLBACK');
         throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
-      results.push({ name: m.name, status: 'applied' });
-    }
-    return results;
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
-    client.release();
+      await client.query('INSERT INTO sluice.migrations (id, name, checksum) VALUES ($1, $2, $3)', [
+        m.id,
+        m.name,
+        m.checksum,
+      ]);
+      return 'applied' as const;
+    });
+    results.push({ name: m.name, status });
   }
+  return results;
+}
+
+/** Runs fn in one transaction holding the migration lock, released by COMMIT or ROLLBACK. */
+function underLock<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    return fn(client);
+  });
 }
 
 /** Names of migrations not yet applied (for `sluice doctor`). */

@@ -1,5 +1,6 @@
 // HNSW cosine indexes, one per collection generation: built once a generation is
 // idle (or large) with CREATE INDEX CONCURRENTLY, and on demand before a switch.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from '../db/pool.ts';
 import { literal, vectorCast } from './pgvector.ts';
 
@@ -87,31 +88,99 @@ export async function ensureGenerationIndex(
   return all[`${collection}#${generation}`] ?? 'unsupported';
 }
 
+/**
+ * Builds one index. Safe through a transaction pooler: the per-generation lock
+ * is a transaction-level advisory lock held by an open transaction on one
+ * connection (it ends with that transaction, so it is never left behind on a
+ * pooled server connection), the CREATE INDEX CONCURRENTLY runs as one
+ * statement on another, and no session setting is changed anywhere. An idle
+ * read-committed transaction holds no snapshot, so the build does not wait for
+ * the lock's own transaction. Needs three connections of the pool at once.
+ */
 async function buildIndex(pool: Pool, g: GenerationIndexRow, lockTimeoutMs: number): Promise<IndexOutcome> {
-  const client = await pool.connect();
-  const lockKey = `sluice.index:${g.collection}:${g.generation}`;
+  const holder = await pool.connect();
+  let broken = false;
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-      lockKey,
-    ]);
+    await holder.query('BEGIN');
+    // Simple protocol (no parameters): an extended-protocol portal would keep a
+    // snapshot open in this transaction, and the build would wait for it.
+    const { rows } = await holder.query<{ ok: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtext('sluice.index:' || ${literal(g.collection)} || ':${Number(g.generation)}')) AS ok`,
+    );
     if (!rows[0]?.ok) return 'busy';
-    try {
-      // CREATE INDEX CONCURRENTLY waits for every older transaction in the database;
-      // a stuck one must not hold the caller (a worker's maintenance tick, a CLI) forever.
-      // On timeout the invalid leftover is dropped and rebuilt next time.
-      await client.query(`SET lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
-      if (g.valid === false) await client.query(`DROP INDEX CONCURRENTLY IF EXISTS sluice.${g.index_name}`);
-      const cast = vectorCast({ dimensions: g.dimensions, vectorType: g.vector_type });
-      await client.query(
-        `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${g.index_name} ON sluice.chunks
+    if (g.valid === false) {
+      await runWithLockTimeout(
+        pool,
+        `DROP INDEX CONCURRENTLY IF EXISTS sluice.${g.index_name}`,
+        lockTimeoutMs,
+      );
+    }
+    const cast = vectorCast({ dimensions: g.dimensions, vectorType: g.vector_type });
+    await runWithLockTimeout(
+      pool,
+      `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${g.index_name} ON sluice.chunks
          USING hnsw ((embedding::${cast}) ${g.vector_type}_cosine_ops)
          WHERE collection = ${literal(g.collection)} AND generation = ${Number(g.generation)}`,
-      );
-      return 'built';
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
-    }
+      lockTimeoutMs,
+    );
+    return 'built';
   } finally {
-    client.release(true); // session settings changed: do not hand this connection to anyone else
+    await holder.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
+    holder.release(broken);
+  }
+}
+
+/**
+ * Runs one statement, cancelling it once it has waited for a lock longer than
+ * lockTimeoutMs: CREATE INDEX CONCURRENTLY waits for every older transaction in
+ * the database, and a stuck one must not hold the caller (a worker's maintenance
+ * tick, a CLI) forever. This is lock_timeout without `SET`, which would outlive
+ * the statement on a pooled connection. On timeout the invalid leftover is
+ * dropped and rebuilt next time.
+ */
+async function runWithLockTimeout(pool: Pool, sql: string, lockTimeoutMs: number): Promise<void> {
+  const stop = new AbortController();
+  let timedOut = false;
+  const watch = async () => {
+    let waitingSince: number | undefined;
+    const interval = Math.max(20, Math.min(1000, lockTimeoutMs / 5));
+    for (;;) {
+      if (!(await sleep(interval, true, { signal: stop.signal }).catch(() => false))) return;
+      const { rows } = await pool
+        .query<{ pid: number; waiting: boolean }>(
+          `SELECT pid, wait_event_type = 'Lock' AS waiting FROM pg_stat_activity
+           WHERE query = $1 AND state = 'active' AND datname = current_database()`,
+          [sql],
+        )
+        .catch(() => ({ rows: [] as { pid: number; waiting: boolean }[] }));
+      const stmt = rows[0];
+      if (!stmt?.waiting) {
+        waitingSince = undefined;
+        continue;
+      }
+      waitingSince ??= Date.now();
+      if (Date.now() - waitingSince >= lockTimeoutMs && !stop.signal.aborted) {
+        timedOut = true;
+        await pool.query('SELECT pg_cancel_backend($1)', [stmt.pid]).catch(() => undefined);
+        return;
+      }
+    }
+  };
+  const watching = watch();
+  try {
+    await pool.query(sql);
+  } catch (err) {
+    if (!timedOut) throw err;
+    throw new Error(
+      `canceling statement due to lock timeout (waited ${lockTimeoutMs} ms for older transactions)`,
+      {
+        cause: err,
+      },
+    );
+  } finally {
+    stop.abort();
+    await watching;
   }
 }

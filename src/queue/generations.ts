@@ -66,7 +66,7 @@ export async function markBuildsReady(rt: Runtime): Promise<void> {
 export async function autoSwitch(rt: Runtime): Promise<string[]> {
   const switched: string[] = [];
   for (const g of await autoSwitchable(rt.pool)) {
-    const index = await ensureGenerationIndex(rt.pool, g.collection, g.generation);
+    const index = await ensureGenerationIndex(rt.sessionPool, g.collection, g.generation);
     if (index === 'busy') continue; // another process is building it: next tick
     try {
       await activateGeneration(rt.pool, g.collection, g.generation, { requireReady: true });
@@ -95,7 +95,7 @@ export async function switchTo(
   opts: { requireReady: boolean; timeoutMs?: number },
 ): Promise<{ from: number; to: number; index: IndexOutcome }> {
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-  let index = await ensureGenerationIndex(rt.pool, collection, generation);
+  let index = await ensureGenerationIndex(rt.sessionPool, collection, generation);
   while (index === 'busy') {
     if (Date.now() > deadline) {
       throw new SluiceError(
@@ -104,7 +104,7 @@ export async function switchTo(
       );
     }
     await sleep(500);
-    index = await ensureGenerationIndex(rt.pool, collection, generation);
+    index = await ensureGenerationIndex(rt.sessionPool, collection, generation);
   }
   const moved = await activateGeneration(rt.pool, collection, generation, opts);
   return { ...moved, index };

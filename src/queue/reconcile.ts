@@ -75,7 +75,7 @@ export function startReconciler(rt: Runtime, intervalMs: number): { stop(): Prom
     // Index builds can take long; they run beside the sweep, one at a time.
     if (!indexing && !stopped) {
       // Builds' indexes too, so a ready build then switches (--auto-switch) at once.
-      indexing = buildMissingIndexes(rt.pool)
+      indexing = buildMissingIndexes(rt.sessionPool)
         .then(() => autoSwitch(rt))
         .catch((err) => rt.log.warn(`index build: ${(err as Error).message}`))
         .finally(() => {

@@ -6,7 +6,7 @@
 // collection generations with other settings (a re-index) on first use.
 import type { Redis } from 'ioredis';
 import { type Config, secretsOf } from '../config.ts';
-import { createPool, type Pool } from '../db/pool.ts';
+import { createPool, type Pool, sessionDatabaseUrl } from '../db/pool.ts';
 import type { Embedder } from '../embedders/types.ts';
 import { SluiceError } from '../errors.ts';
 import { EXTRACTORS } from '../extractors/index.ts';
@@ -26,6 +26,11 @@ import { createThreadPool, type ThreadPool } from './thread-pool.ts';
 export interface Runtime {
   config: Config;
   pool: Pool;
+  /**
+   * For work that needs one session for a while (index builds): a small pool on
+   * SLUICE_DIRECT_DATABASE_URL when set, else `pool` itself.
+   */
+  sessionPool: Pool;
   redis: Redis;
   queues: Queues;
   embedder: Embedder;
@@ -81,7 +86,21 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   if (ocr && (opts.kind ?? 'worker') === 'worker') checkOcrInstalled(ocr.langs);
   const log = opts.log ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
   const redis = await connectRedis(config.redisUrl, opts.kind ?? 'worker');
-  const pool = createPool(config.databaseUrl, { max: 10 });
+  // One warning per minute at most while Postgres refuses connections (full or starting up).
+  let refusedLoggedAt = 0;
+  const onRefused = (err: Error) => {
+    if (Date.now() - refusedLoggedAt < 60_000) return;
+    refusedLoggedAt = Date.now();
+    log.warn(
+      `Postgres refused a connection (${err.message}); waiting for one to free up. Keep workers × SLUICE_PG_POOL_MAX (${config.pgPoolMax}) below its max_connections.`,
+    );
+  };
+  const pool = createPool(config.databaseUrl, { max: config.pgPoolMax, refusedWaitMs: 120_000, onRefused });
+  const directUrl = sessionDatabaseUrl(config);
+  const sessionPool =
+    directUrl === config.databaseUrl
+      ? pool
+      : createPool(directUrl, { max: 3, refusedWaitMs: 120_000, onRefused });
   const threads = createThreadPool({
     threads: config.extractThreads,
     timeoutMs: config.extractTimeoutMs,
@@ -104,6 +123,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const base = await createPipeline(config, redis, extract, opts.embedder).catch(async (err: unknown) => {
     redis.disconnect();
     await pool.end().catch(() => undefined);
+    if (sessionPool !== pool) await sessionPool.end().catch(() => undefined);
     await threads.close().catch(() => undefined);
     throw err;
   });
@@ -165,6 +185,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   return {
     config,
     pool,
+    sessionPool,
     redis,
     queues,
     embedder: base.embedder,
@@ -221,6 +242,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       for (const pl of all) await pl.close();
       await closeQueues(queues);
       await pool.end();
+      if (sessionPool !== pool) await sessionPool.end();
       redis.disconnect();
     },
   };

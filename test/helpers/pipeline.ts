@@ -76,7 +76,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline
         intervalMs: 100,
       });
       if (waited.timedOut) throw new Error(`documents still pending after wait: ${JSON.stringify(waited)}`);
-      await buildMissingIndexes(rt.pool); // as `ingest --wait` does
+      await buildMissingIndexes(rt.sessionPool); // as `ingest --wait` does
       return summary;
     },
     async query(sql, params) {

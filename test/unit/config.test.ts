@@ -3,7 +3,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ConfigError, hostOf, loadConfig, redactUrl } from '../../src/config.ts';
+import {
+  type ConfigError,
+  hostOf,
+  loadConfig,
+  redactUrl,
+  secretsFromEnv,
+  secretsOf,
+} from '../../src/config.ts';
+import { sessionDatabaseUrl } from '../../src/db/pool.ts';
 
 describe('loadConfig', () => {
   it('has working defaults with an empty environment', () => {
@@ -55,6 +63,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { SLUICE_COLLECTION: "x'; DROP TABLE y; --" }, cwd: '/' })).toThrow(
       /SLUICE_COLLECTION/,
     );
+  });
+});
+
+describe('Postgres connection settings', () => {
+  it('bounds the pool per process (SLUICE_PG_POOL_MAX, 3..100, default 10)', () => {
+    expect(loadConfig({ env: {}, cwd: '/' }).pgPoolMax).toBe(10);
+    expect(loadConfig({ env: { SLUICE_PG_POOL_MAX: '4' }, cwd: '/' }).pgPoolMax).toBe(4);
+    expect(() => loadConfig({ env: { SLUICE_PG_POOL_MAX: '2' }, cwd: '/' })).toThrow(/SLUICE_PG_POOL_MAX/);
+    expect(() => loadConfig({ env: { SLUICE_PG_POOL_MAX: '500' }, cwd: '/' })).toThrow(/SLUICE_PG_POOL_MAX/);
+  });
+
+  it('uses SLUICE_DIRECT_DATABASE_URL for session work when set, DATABASE_URL otherwise', () => {
+    const pooled = 'postgresql://app@pooler:6432/db';
+    const direct = 'postgresql://app:s3cret-direct@db:5432/db';
+    expect(sessionDatabaseUrl(loadConfig({ env: { DATABASE_URL: pooled }, cwd: '/' }))).toBe(pooled);
+    const c = loadConfig({ env: { DATABASE_URL: pooled, SLUICE_DIRECT_DATABASE_URL: direct }, cwd: '/' });
+    expect(sessionDatabaseUrl(c)).toBe(direct);
+    expect(() => loadConfig({ env: { SLUICE_DIRECT_DATABASE_URL: 'not a url' }, cwd: '/' })).toThrow(
+      /SLUICE_DIRECT_DATABASE_URL/,
+    );
+    // Its password is a secret like DATABASE_URL's: redacted from logs and errors.
+    expect(secretsOf(c)).toContain('s3cret-direct');
+    expect(secretsFromEnv({ SLUICE_DIRECT_DATABASE_URL: direct })).toContain('s3cret-direct');
   });
 });
 

@@ -1,6 +1,6 @@
 // Error codes decide retry behaviour, including for errors that lost their class.
 import { describe, expect, it } from 'vitest';
-import { errorCodeOf, isRetryable, SluiceError } from '../../src/errors.ts';
+import { errorCodeOf, isConnectionError, isRetryable, SluiceError } from '../../src/errors.ts';
 import { redact } from '../../src/log.ts';
 import { escapeControls } from '../../src/terminal-text.ts';
 
@@ -19,6 +19,45 @@ describe('error codes', () => {
     );
     expect(errorCodeOf({ code: '57P01' })).toBe('CONNECTION_ERROR');
     expect(errorCodeOf(new Error('boom'))).toBe('INTERNAL');
+  });
+});
+
+describe('connection errors (isConnectionError)', () => {
+  // What node-postgres throws when Postgres or a pooler refuses or drops a connection.
+  const pgError = (code: string, message: string) =>
+    Object.assign(new Error(message), { code, severity: 'FATAL' });
+
+  it('a full or starting Postgres is a transient connection error, not INTERNAL', () => {
+    for (const e of [
+      pgError('53300', 'sorry, too many clients already'),
+      pgError('53300', 'remaining connection slots are reserved for non-replication superuser connections'),
+      pgError('57P03', 'the database system is starting up'),
+      pgError('08P01', 'no more connections allowed (max_client_conn)'), // pgbouncer
+      pgError('08006', 'connection failure'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+    ]) {
+      expect(isConnectionError(e), e.message).toBe(true);
+      expect(errorCodeOf(e), e.message).toBe('CONNECTION_ERROR');
+      expect(isRetryable(e)).toBe(true);
+    }
+  });
+
+  it('looks through wrapped causes and serialised errors, and leaves other failures alone', () => {
+    const wrapped = new Error('load failed', { cause: pgError('53300', 'sorry, too many clients already') });
+    expect(isConnectionError(wrapped)).toBe(true);
+    expect(isConnectionError({ code: '57P03', message: 'the database system is starting up' })).toBe(true);
+    expect(isConnectionError(new SluiceError('CONNECTION_ERROR', 'x'))).toBe(true);
+    expect(isConnectionError(pgError('23505', 'duplicate key value violates unique constraint'))).toBe(false);
+    expect(isConnectionError(pgError('40P01', 'deadlock detected'))).toBe(false);
+    expect(
+      isConnectionError(
+        new SluiceError('CORRUPT_FILE', 'bad', { cause: new Error('Connection terminated') }),
+      ),
+    ).toBe(false);
+    expect(isConnectionError(new Error('boom'))).toBe(false);
+    expect(isConnectionError(undefined)).toBe(false);
   });
 });
 
