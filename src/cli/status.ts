@@ -13,15 +13,16 @@ import {
 } from '../loaders/overview.ts';
 import { getCollection } from '../loaders/pgvector.ts';
 import { displayName } from '../log.ts';
-import { closeQueues, connectRedis, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
+import { connectRedis, type RedisSettings } from '../queue/connection.ts';
+import { closeQueues, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
 import { buildStatus, buildStatusLines } from './build-status.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
 /** Queue depths per stage, or the one-line reason Redis could not give them. */
-async function readQueues(redisUrl: string, prefix: string): Promise<Record<string, QueueDepths> | string> {
+async function readQueues(settings: RedisSettings, prefix: string): Promise<Record<string, QueueDepths> | string> {
   try {
-    const redis = await connectRedis(redisUrl, 'producer');
+    const redis = await connectRedis(settings, 'producer');
     const queues = createQueues(redis, prefix);
     try {
       return await queueDepths(queues);
@@ -64,7 +65,7 @@ export function register(program: Command, io: CliIO): void {
           byStatus[r.status] = r.n;
           documents[r.collection] = byStatus;
         }
-        const queued = await readQueues(config.redisUrl, config.queuePrefix);
+        const queued = await readQueues(config, config.queuePrefix);
         const queues = typeof queued === 'string' ? null : queued;
         const totals = await embeddingTotals(pool);
         const { heldDeletionsBySource } = await import('../loaders/sources.ts');

@@ -1,0 +1,103 @@
+// Redis connections as production setups need them: one server or a Redis Cluster
+// (SLUICE_REDIS_CLUSTER, REDIS_URL naming any one node), plain or TLS (rediss://,
+// with SLUICE_REDIS_CA_FILE for a private CA), an ACL user and password in the URL.
+// Producers fail fast (a CLI must say "Redis is down" and exit), workers reconnect
+// forever (BullMQ's production rules: maxRetriesPerRequest null for workers).
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { hostOf } from '../config.ts';
+import { SluiceError } from '../errors.ts';
+
+/** A single-server client or a cluster client: both speak the same commands. */
+export type RedisClient = Redis | Cluster;
+
+/** The settings (a Config satisfies this) that say how to reach Redis. */
+export interface RedisSettings {
+  redisUrl: string;
+  redisCluster: boolean;
+  redisCaFile?: string | undefined;
+}
+
+export type ConnectionKind = 'producer' | 'worker';
+
+const retryFor = (kind: ConnectionKind) =>
+  kind === 'worker' ? (n: number) => Math.min(200 * 2 ** n, 5000) : (n: number) => (n > 2 ? null : 200 * n);
+
+export function redisOptions(kind: ConnectionKind): RedisOptions {
+  return kind === 'worker'
+    ? { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy: retryFor(kind) }
+    : { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: retryFor(kind) };
+}
+
+/** Host, port, ACL user, password, database and TLS of one node, from REDIS_URL. */
+export function nodeOptions(settings: RedisSettings): RedisOptions {
+  const u = new URL(settings.redisUrl);
+  const opts: RedisOptions = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
+  if (u.username) opts.username = decodeURIComponent(u.username);
+  if (u.password) opts.password = decodeURIComponent(u.password);
+  const db = u.pathname.replace(/^\//, '');
+  if (db) opts.db = Number(db);
+  if (u.protocol === 'rediss:') opts.tls = tlsOptions(settings.redisCaFile);
+  else if (settings.redisCaFile) {
+    throw new SluiceError(
+      'CONFIG_ERROR',
+      'SLUICE_REDIS_CA_FILE is set but REDIS_URL is not rediss://; use rediss:// to connect over TLS',
+    );
+  }
+  return opts;
+}
+
+function tlsOptions(caFile: string | undefined): ConnectionOptions {
+  if (!caFile) return {};
+  try {
+    return { ca: readFileSync(caFile) };
+  } catch (err) {
+    throw new SluiceError(
+      'CONFIG_ERROR',
+      `cannot read SLUICE_REDIS_CA_FILE ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give the PEM file of the CA that signed the Redis certificate`,
+      { cause: err },
+    );
+  }
+}
+
+/** A client, not yet connected. */
+export function createRedisClient(settings: RedisSettings, kind: ConnectionKind): RedisClient {
+  const node = nodeOptions(settings);
+  if (!settings.redisCluster) return new Redis({ ...node, ...redisOptions(kind), lazyConnect: true });
+  const { host, port, db: _db, ...perNode } = node;
+  const options: ClusterOptions = {
+    lazyConnect: true,
+    enableReadyCheck: true,
+    clusterRetryStrategy: retryFor(kind),
+    redisOptions: { ...perNode, ...redisOptions(kind) },
+  };
+  return new Cluster([{ host: host ?? '127.0.0.1', port: port ?? 6379 }], options);
+}
+
+/** Opens a Redis connection and proves it answers; CONNECTION_ERROR naming the host otherwise. */
+export async function connectRedis(settings: RedisSettings, kind: ConnectionKind): Promise<RedisClient> {
+  const redis = createRedisClient(settings, kind);
+  redis.on('error', () => undefined); // surfaced through command failures instead
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    const what = settings.redisCluster ? 'the Redis Cluster node' : 'Redis';
+    throw new SluiceError(
+      'CONNECTION_ERROR',
+      `cannot reach ${what} at ${hostOf(settings.redisUrl)}: ${(err as Error).message.replace(/\.+$/, '')}. Check REDIS_URL${settings.redisUrl.startsWith('rediss:') ? ', SLUICE_REDIS_CA_FILE' : ''} and that the server is running.`,
+      { cause: err },
+    );
+  }
+}
+
+/** A second connection like `redis` for a blocking BullMQ worker (retries forever; the caller closes it). */
+export function duplicateForWorker(redis: RedisClient): RedisClient {
+  if (redis instanceof Cluster) {
+    return redis.duplicate([], { redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null } });
+  }
+  return redis.duplicate({ maxRetriesPerRequest: null });
+}
