@@ -81,7 +81,7 @@ export const configSchema = z.object({
   redisUrl: z
     .string()
     .url()
-    .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// (TLS) URL')
+    .pipe(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// (TLS) URL'))
     .default('redis://127.0.0.1:6379'),
   /** REDIS_URL names one node of a Redis Cluster; the others are discovered from it. */
   redisCluster: bool.default(false),

@@ -20,7 +20,10 @@ import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
 /** Queue depths per stage, or the one-line reason Redis could not give them. */
-async function readQueues(settings: RedisSettings, prefix: string): Promise<Record<string, QueueDepths> | string> {
+async function readQueues(
+  settings: RedisSettings,
+  prefix: string,
+): Promise<Record<string, QueueDepths> | string> {
   try {
     const redis = await connectRedis(settings, 'producer');
     const queues = createQueues(redis, prefix);

@@ -78,17 +78,25 @@ export function createRedisClient(settings: RedisSettings, kind: ConnectionKind)
 /** Opens a Redis connection and proves it answers; CONNECTION_ERROR naming the host otherwise. */
 export async function connectRedis(settings: RedisSettings, kind: ConnectionKind): Promise<RedisClient> {
   const redis = createRedisClient(settings, kind);
-  redis.on('error', () => undefined); // surfaced through command failures instead
+  // Surfaced through command failures instead; the last one says why a connect failed
+  // (an untrusted certificate) where the rejection only says "Connection is closed".
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => {
+    lastError = err;
+  });
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (err) {
     redis.disconnect();
+    const generic = /Connection is closed|None of startup nodes/.test((err as Error).message);
+    const reason = ((generic && lastError) || (err as Error)).message.replace(/\.+$/, '');
     const what = settings.redisCluster ? 'the Redis Cluster node' : 'Redis';
+    const check = settings.redisUrl.startsWith('rediss:') ? 'REDIS_URL, SLUICE_REDIS_CA_FILE' : 'REDIS_URL';
     throw new SluiceError(
       'CONNECTION_ERROR',
-      `cannot reach ${what} at ${hostOf(settings.redisUrl)}: ${(err as Error).message.replace(/\.+$/, '')}. Check REDIS_URL${settings.redisUrl.startsWith('rediss:') ? ', SLUICE_REDIS_CA_FILE' : ''} and that the server is running.`,
+      `cannot reach ${what} at ${hostOf(settings.redisUrl)}: ${reason}. Check ${check} and that the server is running.`,
       { cause: err },
     );
   }
@@ -97,7 +105,9 @@ export async function connectRedis(settings: RedisSettings, kind: ConnectionKind
 /** A second connection like `redis` for a blocking BullMQ worker (retries forever; the caller closes it). */
 export function duplicateForWorker(redis: RedisClient): RedisClient {
   if (redis instanceof Cluster) {
-    return redis.duplicate([], { redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null } });
+    return redis.duplicate([], {
+      redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: null },
+    });
   }
   return redis.duplicate({ maxRetriesPerRequest: null });
 }

@@ -5,8 +5,8 @@
 // how long until enough budget frees and sleep exactly that long (no spinning).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { RedisClient } from './connection.ts';
 import { SluiceError } from '../errors.ts';
+import type { RedisClient } from './connection.ts';
 
 export interface RateLimiterOptions {
   /** An ioredis client (not closed by the limiter) or a redis:// URL (owned and closed). */

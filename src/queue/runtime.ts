@@ -16,10 +16,10 @@ import { type GenerationInfo, getGeneration } from '../loaders/generations.ts';
 import { type CollectionInfo, ensureCollection } from '../loaders/pgvector.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ChunkOptions } from '../transforms/chunk.ts';
-import type { EmbedService } from './embed-service.ts';
-import { configFor, createPipeline, type Pipeline, type PipelineSettings, settingsKey } from './pipeline.ts';
 import { connectRedis, type RedisClient } from './connection.ts';
+import type { EmbedService } from './embed-service.ts';
 import { claimQueuePrefix, databaseIdentity, keepQueuePrefix } from './identity.ts';
+import { configFor, createPipeline, type Pipeline, type PipelineSettings, settingsKey } from './pipeline.ts';
 import { closeQueues, createQueues, type Queues } from './queues.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { createThreadPool, type ThreadPool } from './thread-pool.ts';
@@ -248,7 +248,9 @@ async function bindQueuePrefix(
   const own = await databaseIdentity(pool, config.databaseUrl).catch((err: unknown) => {
     // A SQLSTATE is Postgres answering; anything else is not reaching it.
     const code = (err as { code?: unknown }).code;
-    throw typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? err : connectionError(err, config.databaseUrl);
+    throw typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
+      ? err
+      : connectionError(err, config.databaseUrl);
   });
   await claimQueuePrefix(redis, config.queuePrefix, own);
   if (kind === 'producer') return undefined;
