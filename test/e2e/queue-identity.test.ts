@@ -3,8 +3,9 @@
 // instead of swallowing the first one's jobs. The binding outlives Redis losing
 // its data: a running worker writes it again. A private redis-server is flushed;
 // the shared one is never touched.
-import { join } from 'node:path';
+
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityKey } from '../../src/queue/identity.ts';

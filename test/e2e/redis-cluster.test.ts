@@ -54,7 +54,10 @@ describe('a Redis Cluster', () => {
     const dir = join(scratch.dir, 'docs');
     mkdirSync(dir);
     for (let i = 0; i < 5; i++) {
-      writeFileSync(join(dir, `log-${i}.txt`), `Log ${i}: the lighthouse keeper sighted schooner ${i} at dawn.\n`);
+      writeFileSync(
+        join(dir, `log-${i}.txt`),
+        `Log ${i}: the lighthouse keeper sighted schooner ${i} at dawn.\n`,
+      );
     }
     const worker = await spawnWorker(env);
     let workerLog = '';
