@@ -12,6 +12,7 @@ import { startTlsRedis, type TlsRedis } from '../helpers/redis-tls.ts';
 
 const USER = 'sluice-app';
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
+const PREFIX = uniquePrefix('tls');
 
 let redis: TlsRedis;
 let db: TestDatabase;
@@ -19,14 +20,19 @@ let scratch: ReturnType<typeof scratchDir>;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  redis = await startTlsRedis({ user: USER, password: PASSWORD });
+  // As a managed Redis would grant it: only keys under the prefix, no admin commands.
+  redis = await startTlsRedis({
+    user: USER,
+    password: PASSWORD,
+    rules: [`~${PREFIX}:*`, '&*', '+@all', '-@dangerous', '+info'],
+  });
   db = await createTestDatabase();
   scratch = scratchDir('redis-tls');
   env = {
     DATABASE_URL: db.url,
     REDIS_URL: `rediss://${USER}:${PASSWORD}@127.0.0.1:${redis.port}`,
     SLUICE_REDIS_CA_FILE: redis.caFile,
-    SLUICE_QUEUE_PREFIX: uniquePrefix('tls'),
+    SLUICE_QUEUE_PREFIX: PREFIX,
     SLUICE_LOCK_DURATION_MS: '3000',
     SLUICE_STALLED_INTERVAL_MS: '1500',
   };
@@ -71,6 +77,8 @@ describe('rediss:// with a private CA and an ACL user', () => {
       await waitExit(worker);
     }
     for (const text of [...outputs, workerLog]) expect(text).not.toContain(PASSWORD);
+    // Nothing it needs was refused by the ACL (CONFIG is: the policy checks are skipped).
+    expect(workerLog).not.toMatch(/NOPERM|reconciler:|queue prefix/);
   });
 
   it('without the CA, or with a wrong password, exits 2 with one line saying what to check, no password', async () => {

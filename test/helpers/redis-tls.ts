@@ -17,7 +17,7 @@ export interface TlsRedis {
 /** CA and a server certificate for 127.0.0.1/localhost, written into dir. */
 function makeCertificates(dir: string): void {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl('genrsa', '-out', 'ca.key', '2048');
+  ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key');
   ssl(
     'req',
     '-x509',
@@ -31,7 +31,7 @@ function makeCertificates(dir: string): void {
     '-out',
     'ca.pem',
   );
-  ssl('genrsa', '-out', 'server.key', '2048');
+  ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'server.key');
   ssl('req', '-new', '-key', 'server.key', '-subj', '/CN=localhost', '-out', 'server.csr');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   ssl(
@@ -53,7 +53,12 @@ function makeCertificates(dir: string): void {
   );
 }
 
-export async function startTlsRedis(opts: { user: string; password: string }): Promise<TlsRedis> {
+/** `rules`: the user's ACL rules after its password (default: every key and command). */
+export async function startTlsRedis(opts: {
+  user: string;
+  password: string;
+  rules?: string[];
+}): Promise<TlsRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-tls-'));
   makeCertificates(dir);
   const port = await freePort();
