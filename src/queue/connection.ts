@@ -72,6 +72,9 @@ export function createRedisClient(settings: RedisSettings, kind: ConnectionKind)
     clusterRetryStrategy: retryFor(kind),
     redisOptions: { ...perNode, ...redisOptions(kind) },
   };
+  // ioredis resolves startup hostnames to IPs, which a TLS certificate for the name would
+  // not match: keep names as given (the managed-cluster setting ioredis documents).
+  if (perNode.tls) options.dnsLookup = (address, callback) => callback(null, address);
   return new Cluster([{ host: host ?? '127.0.0.1', port: port ?? 6379 }], options);
 }
 
