@@ -14,8 +14,8 @@ export interface TlsRedis {
   close(): Promise<void>;
 }
 
-/** CA and a server certificate for 127.0.0.1/localhost, written into dir. */
-function makeCertificates(dir: string): void {
+/** CA (ca.pem) and a server certificate (server.pem, server.key) for 127.0.0.1/localhost, written into dir. */
+export function makeCertificates(dir: string): void {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'ca.key');
   ssl(
