@@ -33,7 +33,13 @@ export function redisOptions(kind: ConnectionKind): RedisOptions {
 /** Host, port, ACL user, password, database and TLS of one node, from REDIS_URL. */
 export function nodeOptions(settings: RedisSettings): RedisOptions {
   const u = new URL(settings.redisUrl);
-  const opts: RedisOptions = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
+  // Query parameters are ioredis options, as ioredis reads them from a URL (e.g. ?family=6).
+  const query = Object.fromEntries([...u.searchParams].map(([k, v]) => [k, k === 'family' ? Number(v) : v]));
+  const opts: RedisOptions = {
+    ...query,
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || 6379),
+  };
   if (u.username) opts.username = decodeURIComponent(u.username);
   if (u.password) opts.password = decodeURIComponent(u.password);
   const db = u.pathname.replace(/^\//, '');

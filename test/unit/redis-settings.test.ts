@@ -47,6 +47,9 @@ describe('nodeOptions', () => {
       host: '::1',
       port: 6379,
     });
+    expect(nodeOptions({ redisUrl: 'redis://cache?family=6', redisCluster: false })).toMatchObject({
+      family: 6,
+    });
   });
 
   it('says what to do with an unreadable CA file or a CA file without TLS', () => {
