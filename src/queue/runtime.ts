@@ -109,6 +109,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // A provider that cannot start (bad settings, optional package missing) must not
   // leave the connections above open: the CLI would print its error and never exit.
   const base = await createPipeline(config, redis, extract, opts.embedder).catch(async (err: unknown) => {
+    prefixGuard?.stop();
     redis.disconnect();
     await pool.end().catch(() => undefined);
     await threads.close().catch(() => undefined);
