@@ -71,7 +71,13 @@ function tlsOptions(caFile: string | undefined): ConnectionOptions {
 export function createRedisClient(settings: RedisSettings, kind: ConnectionKind): RedisClient {
   const node = nodeOptions(settings);
   if (!settings.redisCluster) return new Redis({ ...node, ...redisOptions(kind), lazyConnect: true });
-  const { host, port, db: _db, ...perNode } = node;
+  const { host, port, db, ...perNode } = node;
+  if (db) {
+    throw new SluiceError(
+      'CONFIG_ERROR',
+      `a Redis Cluster has only database 0; remove "/${db}" from REDIS_URL (or unset SLUICE_REDIS_CLUSTER)`,
+    );
+  }
   const options: ClusterOptions = {
     lazyConnect: true,
     enableReadyCheck: true,

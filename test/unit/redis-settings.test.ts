@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { nodeOptions } from '../../src/queue/connection.ts';
+import { createRedisClient, nodeOptions } from '../../src/queue/connection.ts';
 
 describe('queue prefix and Redis Cluster', () => {
   it('defaults the prefix to {sluice} on a cluster, and keeps "sluice" on one server', () => {
@@ -58,5 +58,9 @@ describe('nodeOptions', () => {
       /cannot read SLUICE_REDIS_CA_FILE \/nonexistent\/ca.pem: ENOENT/,
     );
     expect(() => nodeOptions({ ...missing, redisUrl: 'redis://cache' })).toThrow(/use rediss:\/\//);
+    const numbered = { redisUrl: 'redis://cache:7000/3', redisCluster: true };
+    expect(() => createRedisClient(numbered, 'producer')).toThrow(
+      /only database 0; remove "\/3" from REDIS_URL/,
+    );
   });
 });
