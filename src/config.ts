@@ -22,6 +22,8 @@ const int = (min: number, max: number, unit = '') => num(min, max, unit);
 /** A duration in milliseconds: a floor that keeps Redis and Postgres from being polled in a busy loop, at most MAX_TIMER_MS. */
 const ms = (min: number, max = MAX_TIMER_MS) => int(min, max, ' (milliseconds)');
 const GIB = 1024 ** 3;
+/** Letters, digits, _ . - and at most one {hash tag} (Redis Cluster hashes only the tag). */
+const QUEUE_PREFIX = /^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$/;
 const bool = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
@@ -32,6 +34,8 @@ export const ENV_KEYS = {
   SLUICE_DIRECT_DATABASE_URL: 'directDatabaseUrl',
   SLUICE_PG_POOL_MAX: 'pgPoolMax',
   REDIS_URL: 'redisUrl',
+  SLUICE_REDIS_CLUSTER: 'redisCluster',
+  SLUICE_REDIS_CA_FILE: 'redisCaFile',
   SLUICE_EMBEDDER: 'embedder',
   SLUICE_EMBED_MODEL: 'embedModel',
   SLUICE_EMBED_DIMENSIONS: 'embedDimensions',
@@ -103,7 +107,15 @@ export const configSchema = z.object({
    * another and watches the build on a third.
    */
   pgPoolMax: int(3, 100).default(10),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  redisUrl: z
+    .string()
+    .url()
+    .pipe(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// (TLS) URL'))
+    .default('redis://127.0.0.1:6379'),
+  /** REDIS_URL names one node of a Redis Cluster; the others are discovered from it. */
+  redisCluster: bool.default(false),
+  /** PEM file of the CA that signed the Redis server's TLS certificate (rediss:// only). */
+  redisCaFile: z.string().min(1).optional(),
   embedder: z.enum(['hash', 'openai', 'ollama', 'local']).default('hash'),
   embedModel: z.string().min(1).optional(),
   embedDimensions: int(1, 16_000).optional(),
@@ -123,9 +135,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/)
     .default('default'),
+  /** Namespace of every Redis key; `{name}` (a hash tag) keeps them in one Redis Cluster slot. */
   queuePrefix: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .min(1)
+    .max(64)
+    .regex(QUEUE_PREFIX, 'expected letters, digits, "_", "." or "-", optionally one {hash tag}')
     .default('sluice'),
   attempts: int(1, 100).default(6),
   backoffMs: ms(10).default(1000),
@@ -290,8 +305,24 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       `SLUICE_CHUNK_OVERLAP (${parsed.data.chunkOverlap}) must be smaller than SLUICE_CHUNK_SIZE (${parsed.data.chunkSize})`,
     );
   }
+  if (parsed.success) clusterPrefix(parsed.data, source.queuePrefix, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
+}
+
+/**
+ * On a Redis Cluster every key of a queue must hash to one slot, so the prefix needs a
+ * hash tag: the default becomes {sluice}; a prefix the user chose without one is a problem.
+ */
+function clusterPrefix(config: Config, setBy: string | undefined, problems: string[]): void {
+  if (!config.redisCluster || /\{[^}]+\}/.test(config.queuePrefix)) return;
+  if (setBy === undefined) {
+    config.queuePrefix = `{${config.queuePrefix}}`;
+    return;
+  }
+  problems.push(
+    `${setBy}: "${config.queuePrefix}" has no {hash tag}, which a Redis Cluster (SLUICE_REDIS_CLUSTER) needs so a queue's keys share one slot; use "{${config.queuePrefix}}"`,
+  );
 }
 
 /** A URL with its password (and user info secrets) replaced, safe for logs and errors. */

@@ -5,7 +5,8 @@ import { pendingMigrations } from '../db/migrate.ts';
 import { createPool } from '../db/pool.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import { messageOf } from '../errors.ts';
-import { appendOnly, appendOnlyWarning, connectRedis, evictionPolicy } from '../queue/queues.ts';
+import { connectRedis } from '../queue/connection.ts';
+import { appendOnly, appendOnlyWarning, evictionPolicy } from '../queue/queues.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
 interface Check {
@@ -32,7 +33,7 @@ export function register(program: Command, io: CliIO): void {
         }
       };
       await check('redis', async () => {
-        const redis = await connectRedis(config.redisUrl, 'producer');
+        const redis = await connectRedis(config, 'producer');
         try {
           const info = await redis.info('server');
           const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';

@@ -12,7 +12,8 @@ import {
   waitingOnConfig,
 } from '../loaders/overview.ts';
 import { getCollection } from '../loaders/pgvector.ts';
-import { closeQueues, connectRedis, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
+import { connectRedis, type RedisSettings } from '../queue/connection.ts';
+import { closeQueues, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
 import { escapeControls } from '../terminal-text.ts';
 import { buildStatus, buildStatusLines } from './build-status.ts';
 import { withPool } from './context.ts';
@@ -20,9 +21,12 @@ import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } f
 import { wholeNumber } from './numbers.ts';
 
 /** Queue depths per stage, or the one-line reason Redis could not give them. */
-async function readQueues(redisUrl: string, prefix: string): Promise<Record<string, QueueDepths> | string> {
+async function readQueues(
+  settings: RedisSettings,
+  prefix: string,
+): Promise<Record<string, QueueDepths> | string> {
   try {
-    const redis = await connectRedis(redisUrl, 'producer');
+    const redis = await connectRedis(settings, 'producer');
     const queues = createQueues(redis, prefix);
     try {
       return await queueDepths(queues);
@@ -65,7 +69,7 @@ export function register(program: Command, io: CliIO): void {
           byStatus[r.status] = r.n;
           documents[r.collection] = byStatus;
         }
-        const queued = await readQueues(config.redisUrl, config.queuePrefix);
+        const queued = await readQueues(config, config.queuePrefix);
         const queues = typeof queued === 'string' ? null : queued;
         const totals = await embeddingTotals(pool);
         const { heldDeletionsBySource } = await import('../loaders/sources.ts');

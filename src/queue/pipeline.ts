@@ -4,13 +4,13 @@
 // checkpoint keys. A runtime builds the configured one up front and others on
 // demand, so one worker serves a collection's active generation and a re-index
 // build with different settings side by side.
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import { lookupModel, OLLAMA_MODELS, OPENAI_MODELS } from '../embedders/models.ts';
 import type { Embedder } from '../embedders/types.ts';
 import { SluiceError } from '../errors.ts';
 import { type ChunkOptions, chunkFingerprint } from '../transforms/chunk.ts';
+import type { RedisClient } from './connection.ts';
 import { createEmbedService, type EmbedService } from './embed-service.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
 
@@ -82,7 +82,7 @@ export function configFor(config: Config, s: PipelineSettings): Config {
 /** Builds a pipeline; `embedder` overrides the configured one (tests point it at a test server). */
 export async function createPipeline(
   config: Config,
-  redis: Redis,
+  redis: RedisClient,
   extract: string,
   embedder?: Embedder,
 ): Promise<Pipeline> {

@@ -1,10 +1,7 @@
-// Redis connections and the four stage queues. Producers fail fast (a CLI must
-// say "Redis is down" and exit), workers reconnect forever (BullMQ's production
-// rules: maxRetriesPerRequest null for workers).
+// The four stage queues on one Redis connection (connection.ts), and what sluice
+// asks of that Redis (eviction policy, persistence).
 import { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
-import { hostOf } from '../config.ts';
-import { SluiceError } from '../errors.ts';
+import type { RedisClient } from './connection.ts';
 import { type JobPayload, jobId, STAGES, type StageName } from './jobs.ts';
 
 export type Queues = Record<StageName, Queue<JobPayload>>;
@@ -15,60 +12,8 @@ export const RETENTION = {
   removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
 } as const;
 
-export function redisOptions(kind: 'producer' | 'worker'): RedisOptions {
-  return kind === 'worker'
-    ? {
-        maxRetriesPerRequest: null,
-        enableReadyCheck: true,
-        retryStrategy: (n) => Math.min(200 * 2 ** n, 5000),
-      }
-    : { maxRetriesPerRequest: 1, connectTimeout: 5000, retryStrategy: (n) => (n > 2 ? null : 200 * n) };
-}
-
-// Redis' replies to a refused AUTH (or to a command sent without one).
-const AUTH_REFUSED = /\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i;
-
-/** Opens a Redis connection and proves it answers; CONNECTION_ERROR naming the host, or CONFIG_ERROR for refused credentials. */
-export async function connectRedis(url: string, kind: 'producer' | 'worker'): Promise<Redis> {
-  const redis = new Redis(url, { ...redisOptions(kind), lazyConnect: true });
-  // A refused AUTH arrives here; connect() itself then only says "Connection is closed".
-  let refused: Error | undefined;
-  redis.on('error', (err: Error) => {
-    if (AUTH_REFUSED.test(err.message)) refused = err;
-  });
-  try {
-    await redis.connect();
-    await redis.ping();
-    return redis;
-  } catch (err) {
-    redis.disconnect();
-    const cause = refused ?? (AUTH_REFUSED.test((err as Error).message) ? (err as Error) : undefined);
-    if (cause) throw redisAuthError(url, cause);
-    throw new SluiceError(
-      'CONNECTION_ERROR',
-      `cannot reach Redis at ${hostOf(url)}: ${(err as Error).message.replace(/\.+$/, '')}. Check REDIS_URL and that the server is running.`,
-      { cause: err },
-    );
-  }
-}
-
-/** Refused credentials, said as such; the server's reply never holds the password, and neither does hostOf. */
-function redisAuthError(url: string, cause: Error): SluiceError {
-  const reply = cause.message.split(/[\s.]/)[0] ?? '';
-  const what = /NOAUTH/i.test(cause.message)
-    ? 'the server requires a password and REDIS_URL has none; add it to REDIS_URL'
-    : 'the user or password in REDIS_URL is wrong; check REDIS_URL';
-  return new SluiceError(
-    'CONFIG_ERROR',
-    `authentication to Redis at ${hostOf(url)} failed (${reply}): ${what}`,
-    {
-      cause,
-    },
-  );
-}
-
 /** A Redis CONFIG value, or undefined when CONFIG is not allowed (managed Redis). */
-async function configValue(redis: Redis, name: string): Promise<string | undefined> {
+async function configValue(redis: RedisClient, name: string): Promise<string | undefined> {
   try {
     const res = (await redis.config('GET', name)) as string[];
     return res[1];
@@ -78,12 +23,12 @@ async function configValue(redis: Redis, name: string): Promise<string | undefin
 }
 
 /** The eviction policy, or undefined when CONFIG is not allowed (managed Redis). */
-export function evictionPolicy(redis: Redis): Promise<string | undefined> {
+export function evictionPolicy(redis: RedisClient): Promise<string | undefined> {
   return configValue(redis, 'maxmemory-policy');
 }
 
 /** Whether Redis persists every write (appendonly): 'yes', 'no', or undefined when CONFIG is not allowed. */
-export function appendOnly(redis: Redis): Promise<string | undefined> {
+export function appendOnly(redis: RedisClient): Promise<string | undefined> {
   return configValue(redis, 'appendonly');
 }
 
@@ -95,7 +40,7 @@ export function appendOnlyWarning(value: string | undefined): string | undefined
 }
 
 /** The stage queues; every job gets `attempts` tries with the worker's custom backoff. */
-export function createQueues(connection: Redis, prefix: string, attempts = 6): Queues {
+export function createQueues(connection: RedisClient, prefix: string, attempts = 6): Queues {
   const defaultJobOptions = { attempts, backoff: { type: 'custom' }, ...RETENTION };
   const entries = STAGES.map(
     (stage) => [stage, new Queue<JobPayload>(stage, { connection, prefix, defaultJobOptions })] as const,

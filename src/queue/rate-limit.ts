@@ -6,10 +6,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { SluiceError } from '../errors.ts';
+import type { RedisClient } from './connection.ts';
 
 export interface RateLimiterOptions {
   /** An ioredis client (not closed by the limiter) or a redis:// URL (owned and closed). */
-  redis: Redis | string;
+  redis: RedisClient | string;
   /** Key namespace, normally the queue prefix (default sluice). */
   prefix?: string;
   /** Budget identity, e.g. `openai:text-embedding-3-small`. */
@@ -126,7 +127,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   const cmd = redis as unknown as LimiterCommands;
   const windowMs = opts.windowMs ?? 60_000;
   const logWindow = windowMs + (opts.marginMs ?? Math.max(100, Math.round(windowMs * 0.005)));
-  // The hash tag keeps both keys in one Redis Cluster slot, as Lua requires.
+  // Both keys hash to one Redis Cluster slot, as Lua requires: by the prefix's {tag} when
+  // it has one (a cluster prefix must), else by the {key} tag.
   const base = `${opts.prefix ?? 'sluice'}:ratelimit:{${opts.key}}`;
   const logKey = `${base}:log`;
   const penaltyKey = `${base}:penalty`;

@@ -4,9 +4,8 @@
 // The embedder, its batching service and the chunk settings form a pipeline
 // (pipeline.ts): the configured one is built up front, and the pipelines of
 // collection generations with other settings (a re-index) on first use.
-import type { Redis } from 'ioredis';
 import { type Config, secretsOf } from '../config.ts';
-import { createPool, type Pool, sessionDatabaseUrl } from '../db/pool.ts';
+import { connectionError, createPool, type Pool, sessionDatabaseUrl } from '../db/pool.ts';
 import type { Embedder } from '../embedders/types.ts';
 import { SluiceError } from '../errors.ts';
 import { EXTRACTORS } from '../extractors/index.ts';
@@ -17,9 +16,11 @@ import { type GenerationInfo, getGeneration } from '../loaders/generations.ts';
 import { type CollectionInfo, ensureCollection } from '../loaders/pgvector.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ChunkOptions } from '../transforms/chunk.ts';
+import { connectRedis, type RedisClient } from './connection.ts';
 import type { EmbedService } from './embed-service.ts';
+import { claimQueuePrefix, databaseIdentity, keepQueuePrefix } from './identity.ts';
 import { configFor, createPipeline, type Pipeline, type PipelineSettings, settingsKey } from './pipeline.ts';
-import { closeQueues, connectRedis, createQueues, type Queues } from './queues.ts';
+import { closeQueues, createQueues, type Queues } from './queues.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { createThreadPool, type ThreadPool } from './thread-pool.ts';
 
@@ -31,7 +32,7 @@ export interface Runtime {
    * SLUICE_DIRECT_DATABASE_URL when set, else `pool` itself.
    */
   sessionPool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   embedder: Embedder;
   embedService: EmbedService;
@@ -85,7 +86,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // A worker with OCR on but its packages missing fails at start, not once per scanned document.
   if (ocr && (opts.kind ?? 'worker') === 'worker') checkOcrInstalled(ocr.langs);
   const log = opts.log ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
-  const redis = await connectRedis(config.redisUrl, opts.kind ?? 'worker');
+  const kind = opts.kind ?? 'worker';
+  const redis = await connectRedis(config, kind);
   // One warning per minute at most while Postgres refuses connections (full or starting up).
   let refusedLoggedAt = 0;
   const onRefused = (err: Error) => {
@@ -101,6 +103,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     directUrl === config.databaseUrl
       ? pool
       : createPool(directUrl, { max: 3, refusedWaitMs: 120_000, onRefused });
+  const prefixGuard = await bindQueuePrefix(config, redis, pool, kind, log).catch(async (err: unknown) => {
+    redis.disconnect();
+    await pool.end().catch(() => undefined);
+    if (sessionPool !== pool) await sessionPool.end().catch(() => undefined);
+    throw err;
+  });
   const threads = createThreadPool({
     threads: config.extractThreads,
     timeoutMs: config.extractTimeoutMs,
@@ -121,6 +129,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   // A provider that cannot start (bad settings, optional package missing) must not
   // leave the connections above open: the CLI would print its error and never exit.
   const base = await createPipeline(config, redis, extract, opts.embedder).catch(async (err: unknown) => {
+    prefixGuard?.stop();
     redis.disconnect();
     await pool.end().catch(() => undefined);
     if (sessionPool !== pool) await sessionPool.end().catch(() => undefined);
@@ -235,6 +244,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       return kept;
     },
     async close() {
+      prefixGuard?.stop();
       await threads.close();
       for (const pl of all) await pl.embedService.close();
       // Traffic not yet reported by a finished embed job (e.g. the request that met a bad key).
@@ -246,4 +256,33 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Binds the queue prefix to this database (identity.ts): refuses another database's
+ * prefix; a worker keeps the binding written while it runs (Redis may lose it).
+ */
+async function bindQueuePrefix(
+  config: Config,
+  redis: RedisClient,
+  pool: Pool,
+  kind: 'producer' | 'worker',
+  log: Logger,
+): Promise<{ stop(): void } | undefined> {
+  const own = await databaseIdentity(pool, config.databaseUrl).catch((err: unknown) => {
+    // A SQLSTATE is Postgres answering; anything else is not reaching it.
+    const code = (err as { code?: unknown }).code;
+    throw typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
+      ? err
+      : connectionError(err, config.databaseUrl);
+  });
+  await claimQueuePrefix(redis, config.queuePrefix, own);
+  if (kind === 'producer') return undefined;
+  return keepQueuePrefix(redis, config.queuePrefix, own, {
+    intervalMs: 5000,
+    // Another database took the prefix while Redis had lost it; a Redis outage is logged elsewhere.
+    onError: (err) => {
+      if ((err as { code?: unknown }).code === 'CONFIG_ERROR') log.error((err as Error).message);
+    },
+  });
 }

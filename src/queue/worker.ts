@@ -6,6 +6,7 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
 import { escapeControls } from '../terminal-text.ts';
+import { duplicateForWorker } from './connection.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
@@ -152,7 +153,7 @@ export function createStageWorker(
   };
 
   // BullMQ does not close a connection it was handed, so this worker owns and closes its own.
-  const connection = rt.redis.duplicate({ maxRetriesPerRequest: null });
+  const connection = duplicateForWorker(rt.redis);
   connection.on('error', () => undefined);
   const worker: Worker<JobPayload> = new Worker<JobPayload>(stage, processor, {
     connection,

@@ -4,6 +4,7 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import type { Embedder } from '../../src/embedders/types.ts';
 import { buildMissingIndexes } from '../../src/loaders/pgvector.ts';
 import { createLogger } from '../../src/log.ts';
+import { identityKey } from '../../src/queue/identity.ts';
 import { STAGES, type StageName } from '../../src/queue/jobs.ts';
 import { type IngestSummary, ingestFiles, waitForDocuments } from '../../src/queue/producer.ts';
 import { createRuntime, type Runtime } from '../../src/queue/runtime.ts';
@@ -92,9 +93,10 @@ export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline
   };
 }
 
-/** Removes this pipeline's queues from the shared Redis. */
+/** Removes this pipeline's queues and its prefix's database binding from the shared Redis. */
 export async function obliterate(rt: Runtime): Promise<void> {
   for (const q of Object.values(rt.queues)) await q.obliterate({ force: true }).catch(() => undefined);
+  await rt.redis.del(identityKey(rt.config.queuePrefix)).catch(() => undefined);
 }
 
 /**
