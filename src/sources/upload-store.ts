@@ -5,7 +5,7 @@
 // when the limit is hit.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -73,8 +73,10 @@ export async function storeUpload(
     );
     const name = `${id}-${opts.fileName}`;
     if (!inboxIsBucket) {
-      const dir = join(resolve(cwd, config.inbox), opts.collection);
-      await mkdir(dir, { recursive: true });
+      const wanted = join(resolve(cwd, config.inbox), opts.collection);
+      await mkdir(wanted, { recursive: true });
+      // The uri is the real path: workers read only files reached without symbolic links.
+      const dir = await realpath(wanted);
       const path = join(dir, name);
       const hash = await hashFile(temp);
       await rename(temp, path); // atomic: a watcher of the inbox never sees a partial file

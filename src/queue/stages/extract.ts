@@ -28,7 +28,7 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     }
   }
   const attachment = isAttachmentUri(p.uri);
-  const read = attachment ? await readAttachment(rt, p.uri, ctx.signal) : await readUnlessGone(rt, p.uri);
+  const read = attachment ? await readAttachment(rt, p.uri, ctx.signal) : await readUnlessGone(rt, p.uri, ctx.signal);
   if (!read) {
     // Deleted from its bucket after it was listed: the document follows it.
     await deleteDocuments(rt.pool, [p.documentId]);
@@ -96,9 +96,9 @@ export async function extractToCheckpoint(
 }
 
 /** The source's bytes and version, or undefined when the object is gone from its bucket. */
-async function readUnlessGone(rt: Runtime, uri: string): Promise<SourceRead | undefined> {
+async function readUnlessGone(rt: Runtime, uri: string, signal: AbortSignal): Promise<SourceRead | undefined> {
   try {
-    return await readSource(uri, rt.limits.maxBytes, rt.config);
+    return await readSource(uri, rt.limits.maxBytes, rt.config, { timeoutMs: rt.config.readTimeoutMs, signal });
   } catch (err) {
     if (isGone(err)) return undefined;
     throw err;
