@@ -41,7 +41,12 @@ export function register(program: Command, io: CliIO): void {
       const log = cliLogger(io, config, g);
       const buckets = inputs.filter((i) => i.startsWith('s3://'));
       const paths = inputs.filter((i) => !i.startsWith('s3://'));
-      const files = await resolveInputs(paths, io.cwd).catch((err: Error) => {
+      // A file that cannot be queued (a name that is not UTF-8) is named and skipped; the rest go on.
+      const skipped: string[] = [];
+      const files = await resolveInputs(paths, io.cwd, (m) => {
+        skipped.push(m);
+        io.stderr(`warning: ${m}\n`);
+      }).catch((err: Error) => {
         throw new ExitError(EXIT.usage, `error: ${err.message}`);
       });
       // Objects are listed (not downloaded) up front: a missing bucket or denied access stops here.
@@ -87,6 +92,8 @@ export function register(program: Command, io: CliIO): void {
         const waited = opts.wait ? await waitWithProgress(rt, io, summary.waitIds, opts.timeout) : undefined;
         return reportIngest(rt, io, summary, waited, g);
       });
+      // Skipped files count as failed documents of this run (exit 1), however the rest went.
+      if (code === EXIT.ok && skipped.length > 0) throw new ExitError(EXIT.someFailed);
       if (code !== EXIT.ok) throw new ExitError(code);
     });
 }

@@ -73,7 +73,9 @@ async function walk(dir: string, out: SourceFile[], onSkip: (message: string) =>
     // Hidden files and folders (.git, .DS_Store) are not documents.
     if (name.startsWith('.')) continue;
     if (!Buffer.from(name, 'utf8').equals(entry.name)) {
-      onSkip(`skipping ${join(dir, escapeName(entry.name))}: its name is not valid UTF-8; rename it to index it`);
+      onSkip(
+        `skipping ${join(dir, escapeName(entry.name))}: its name is not valid UTF-8; rename it to index it`,
+      );
       continue;
     }
     const p = join(dir, name);
@@ -88,7 +90,9 @@ async function walk(dir: string, out: SourceFile[], onSkip: (message: string) =>
 /** A file name's bytes for a message: printable ASCII as is, any other byte as \xNN. */
 export function escapeName(name: Buffer): string {
   let out = '';
-  for (const b of name) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  for (const b of name)
+    out +=
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
   return out;
 }
 

@@ -34,7 +34,10 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
   try {
     const info = await handle.stat();
     if (!info.isFile()) {
-      throw new SluiceError('NOT_A_FILE', `${path} is ${kindOf(info)}, not a regular file; only regular files are read`);
+      throw new SluiceError(
+        'NOT_A_FILE',
+        `${path} is ${kindOf(info)}, not a regular file; only regular files are read`,
+      );
     }
     const real = await realPathOf(handle, path);
     if (real.endsWith(' (deleted)')) throw new SluiceError('SOURCE_MISSING', `${path} no longer exists`);
@@ -57,7 +60,7 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
  * longer than timeoutMs; an abort of `signal` stops it with the signal's reason.
  */
 export async function readRegularFile(path: string, opts: ReadOptions): Promise<Uint8Array> {
-  return bounded(path, opts, async (isStopped) => {
+  return withReadLimits(path, opts, async (isStopped) => {
     const { handle, size } = await openRegularFile(path);
     try {
       if (size > opts.maxBytes) throw tooLarge(size, opts.maxBytes);
@@ -93,7 +96,7 @@ export async function readRegularFile(path: string, opts: ReadOptions): Promise<
 
 /** sha256 of a regular file, streamed in chunks (never the whole file in memory), with the same guards. */
 export async function hashRegularFile(path: string, opts: Omit<ReadOptions, 'maxBytes'>): Promise<string> {
-  return bounded(path, { ...opts, maxBytes: Number.POSITIVE_INFINITY }, async (isStopped) => {
+  return withReadLimits(path, { ...opts, maxBytes: Number.POSITIVE_INFINITY }, async (isStopped) => {
     const { handle } = await openRegularFile(path);
     try {
       const hash = createHash('sha256');
@@ -118,7 +121,7 @@ export async function hashRegularFile(path: string, opts: Omit<ReadOptions, 'max
  * be interrupted, but the caller stops waiting for it; `isStopped` ends the work
  * at its next chunk.
  */
-async function bounded<T>(
+export async function withReadLimits<T>(
   path: string,
   opts: ReadOptions,
   work: (isStopped: () => void) => Promise<T>,
@@ -182,7 +185,8 @@ function tooLarge(bytes: number, max: number): SluiceError {
 /** A failed open or read as a SluiceError: permanent for what retrying cannot change. */
 export function readError(path: string, err: unknown): SluiceError {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new SluiceError('SOURCE_MISSING', `${path} no longer exists`);
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return new SluiceError('SOURCE_MISSING', `${path} no longer exists`);
   if (code === 'ELOOP') {
     return new SluiceError(
       'NOT_A_FILE',

@@ -13,6 +13,7 @@ import { readSource, type SourceRead } from '../../sources/index.ts';
 import { isGone } from '../../sources/s3.ts';
 import { enforceQuality } from '../../transforms/quality.ts';
 import { planAttachments, readAttachment, syncAttachments } from '../attachments.ts';
+import { type ByteBudget, createByteBudget } from '../byte-budget.ts';
 import type { JobPayload } from '../jobs.ts';
 import { ingestHashed } from '../producer.ts';
 import type { Runtime } from '../runtime.ts';
@@ -28,7 +29,9 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     }
   }
   const attachment = isAttachmentUri(p.uri);
-  const read = attachment ? await readAttachment(rt, p.uri, ctx.signal) : await readUnlessGone(rt, p.uri, ctx.signal);
+  const read = attachment
+    ? await readAttachment(rt, p.uri, ctx.signal)
+    : await readUnlessGone(rt, p.uri, ctx.signal);
   if (!read) {
     // Deleted from its bucket after it was listed: the document follows it.
     await deleteDocuments(rt.pool, [p.documentId]);
@@ -48,9 +51,27 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     });
     return 'superseded';
   }
-  const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
-  await finishExtract(rt, p, head);
+  // Held until the extraction is stored: the bytes' decoded and serialised copies live that long.
+  const release = await extractBudget(rt).acquire(bytes.byteLength, ctx.signal);
+  try {
+    const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
+    await finishExtract(rt, p, head);
+  } finally {
+    release();
+  }
   return 'done';
+}
+
+const budgets = new WeakMap<Runtime, ByteBudget>();
+
+/** The process's extract byte budget (SLUICE_EXTRACT_BYTES_IN_FLIGHT), one per runtime. */
+export function extractBudget(rt: Runtime): ByteBudget {
+  let budget = budgets.get(rt);
+  if (!budget) {
+    budget = createByteBudget(rt.config.extractBytesInFlight);
+    budgets.set(rt, budget);
+  }
+  return budget;
 }
 
 /**
@@ -91,14 +112,53 @@ export async function extractToCheckpoint(
     signal,
     ocr > 0 ? rt.config.extractTimeoutMs + ocr : undefined,
   );
-  await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, mime });
+  refuseNulMetadata(doc);
+  // Postgres text and jsonb cannot hold U+0000; the cleaner drops it from chunks anyway.
+  const sections = doc.sections.map((s) =>
+    s.text.includes('\u0000') ? { ...s, text: s.text.replaceAll('\u0000', '') } : s,
+  );
+  await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, sections, mime });
   return { mime, title: doc.title ?? null, metadata: doc.metadata };
 }
 
+/**
+ * NUL characters in a title or metadata (front matter, document properties) mean a
+ * damaged file, and Postgres could not store them: CORRUPT_FILE, not a retry.
+ */
+function refuseNulMetadata(doc: { title?: string; metadata: Record<string, unknown> }): void {
+  const where = nulAt({ title: doc.title, ...doc.metadata }, '');
+  if (where) {
+    throw new SluiceError(
+      'CORRUPT_FILE',
+      `the document's ${where} contains NUL characters; the file is damaged`,
+    );
+  }
+}
+
+/** Path of the first string (key or value) holding U+0000, or undefined. */
+function nulAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (!value || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = `${path}${path ? '.' : ''}${k}`;
+    if (k.includes('\u0000')) return path || 'metadata';
+    const found = nulAt(v, at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** The source's bytes and version, or undefined when the object is gone from its bucket. */
-async function readUnlessGone(rt: Runtime, uri: string, signal: AbortSignal): Promise<SourceRead | undefined> {
+async function readUnlessGone(
+  rt: Runtime,
+  uri: string,
+  signal: AbortSignal,
+): Promise<SourceRead | undefined> {
   try {
-    return await readSource(uri, rt.limits.maxBytes, rt.config, { timeoutMs: rt.config.readTimeoutMs, signal });
+    return await readSource(uri, rt.limits.maxBytes, rt.config, {
+      timeoutMs: rt.config.readTimeoutMs,
+      signal,
+    });
   } catch (err) {
     if (isGone(err)) return undefined;
     throw err;
