@@ -36,7 +36,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
     () => undefined,
     (e: unknown) => e,
   )) as { code?: string; message?: string } | undefined;
-  if (err && err.code && !isRetryable(err)) return err.code;
+  if (err?.code && !isRetryable(err)) return err.code;
   return `resolved or retryable: ${err?.code} ${err?.message}`;
 }
 
