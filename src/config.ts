@@ -92,7 +92,7 @@ export const configSchema = z.object({
   /** Reading one source file (opening it included) must finish within this; a stuck read fails TIMEOUT. */
   readTimeoutMs: int(100).default(60_000),
   /** Source bytes the extract stage of one process holds at once; bigger files wait (one runs alone). */
-  extractBytesInFlight: int(1).default(256 * 1024 * 1024),
+  extractBytesInFlight: int(1).default(64 * 1024 * 1024),
   extractMemoryMb: int(32, 16_384).default(768),
   extractThreads: int(1, 64).default(2),
   dashboardToken: z.string().min(8).optional(),

@@ -6,15 +6,7 @@
 // folder, finishes the normal documents and stops promptly on SIGTERM. And one
 // file with a name that is not UTF-8 does not stop `ingest` queueing the rest.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, SLUICE_BIN } from '../helpers/cli.ts';
@@ -79,7 +71,15 @@ beforeAll(async () => {
   mkdirSync(outside);
   writeFileSync(join(outside, 'secret.txt'), `${SECRET}\n${TEXT}`);
   writeFileSync(join(outside, 'inner.txt'), `${SECRET} via a folder\n${TEXT}`);
-  for (const name of ['normal-1.txt', 'normal-2.txt', 'fifo.txt', 'zero.txt', 'link.txt', 'dir.txt', 'locked.txt'])
+  for (const name of [
+    'normal-1.txt',
+    'normal-2.txt',
+    'fifo.txt',
+    'zero.txt',
+    'link.txt',
+    'dir.txt',
+    'locked.txt',
+  ])
     writeFileSync(join(root, name), `${name}\n${TEXT}`);
   writeFileSync(join(root, 'sub', 'inner.txt'), `inner\n${TEXT}`);
   writeFileSync(join(root, 'nul.md'), `---\ntitle: front\u0000matter\n---\n# Heading\n\n${TEXT}`);
@@ -174,9 +174,14 @@ describe('a file name that is not UTF-8', () => {
     const dir = join(scratch.dir, 'names');
     mkdirSync(dir);
     writeFileSync(join(dir, 'good.txt'), `good\n${TEXT}`);
-    writeFileSync(Buffer.concat([Buffer.from(`${dir}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), TEXT);
+    writeFileSync(
+      Buffer.concat([Buffer.from(`${dir}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]),
+      TEXT,
+    );
     const res = await runCli(['ingest', dir, '--json'], { env: p.env });
-    expect(res.stderr).toMatch(/skipping .*names\/bad-\\xff\\xfe\.txt: its name is not valid UTF-8; rename it/);
+    expect(res.stderr).toMatch(
+      /skipping .*names\/bad-\\xff\\xfe\.txt: its name is not valid UTF-8; rename it/,
+    );
     expect(res.stderr).not.toMatch(/ENOENT/);
     expect(res.code, res.stderr).toBe(1);
     expect(JSON.parse(res.stdout)).toMatchObject({ files: 1, queued: 1 });

@@ -2,6 +2,7 @@
 // an extraction thread with time and memory limits. Output: sluice.extractions.
 // A mail message's attachments become documents of their own (see ../attachments.ts),
 // and the quality gate fails garbage text LOW_QUALITY after the output is stored.
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SluiceError } from '../../errors.ts';
 import { pickExtractor } from '../../extractors/index.ts';
@@ -29,37 +30,55 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     }
   }
   const attachment = isAttachmentUri(p.uri);
-  const read = attachment
-    ? await readAttachment(rt, p.uri, ctx.signal)
-    : await readUnlessGone(rt, p.uri, ctx.signal);
-  if (!read) {
-    // Deleted from its bucket after it was listed: the document follows it.
-    await deleteDocuments(rt.pool, [p.documentId]);
-    return 'superseded';
-  }
-  const { bytes, hash } = read;
-  if (hash !== p.contentHash) {
-    if (attachment) {
-      throw new SluiceError(
-        'SOURCE_MISSING',
-        'the attachment changed since it was queued; ingest its message again to index the new version',
-      );
-    }
-    // The file changed after it was queued: record the new version instead.
-    await ingestHashed(rt, [{ uri: p.uri, bytes: bytes.byteLength, hash }], {
-      collection: p.collection,
-    });
-    return 'superseded';
-  }
-  // Held until the extraction is stored: the bytes' decoded and serialised copies live that long.
-  const release = await extractBudget(rt).acquire(bytes.byteLength, ctx.signal);
+  // Taken before reading (a local file's size from stat), so documents waiting their
+  // turn do not hold their bytes meanwhile; held until the extraction is stored, as
+  // the decoded and serialised copies of the bytes live that long.
+  const budget = extractBudget(rt);
+  let taken = attachment ? 0 : await localSize(p.uri);
+  let release = await budget.acquire(taken, ctx.signal);
   try {
+    const read = attachment
+      ? await readAttachment(rt, p.uri, ctx.signal)
+      : await readUnlessGone(rt, p.uri, ctx.signal);
+    if (!read) {
+      // Deleted from its bucket after it was listed: the document follows it.
+      await deleteDocuments(rt.pool, [p.documentId]);
+      return 'superseded';
+    }
+    const { bytes, hash } = read;
+    if (hash !== p.contentHash) {
+      if (attachment) {
+        throw new SluiceError(
+          'SOURCE_MISSING',
+          'the attachment changed since it was queued; ingest its message again to index the new version',
+        );
+      }
+      // The file changed after it was queued: record the new version instead.
+      await ingestHashed(rt, [{ uri: p.uri, bytes: bytes.byteLength, hash }], {
+        collection: p.collection,
+      });
+      return 'superseded';
+    }
+    if (bytes.byteLength > taken) {
+      // Bigger than its size said (a bucket object, an attachment, a grown file): queue again for
+      // the whole size, holding nothing while waiting, so two such documents cannot block each other.
+      release();
+      taken = bytes.byteLength;
+      release = await budget.acquire(taken, ctx.signal);
+    }
     const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
     await finishExtract(rt, p, head);
   } finally {
     release();
   }
   return 'done';
+}
+
+/** A local file's size from stat (0 for other sources or when it cannot be stat'ed): a hint only. */
+async function localSize(uri: string): Promise<number> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) return 0;
+  const path = uri.startsWith('file://') ? new URL(uri).pathname : uri;
+  return (await stat(path).catch(() => undefined))?.size ?? 0;
 }
 
 const budgets = new WeakMap<Runtime, ByteBudget>();
