@@ -7,6 +7,8 @@ import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } f
 import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
+const INPUT_CODES = new Set(['SOURCE_MISSING', 'PERMISSION_DENIED', 'NOT_A_FILE']);
+
 export interface IngestFlags extends GlobalOpts {
   collection?: string;
   force?: boolean;
@@ -80,7 +82,8 @@ export function register(program: Command, io: CliIO): void {
         ])
           .then(mergeSummaries)
           .catch((err: Error & { code?: string }) => {
-            if (err.code === 'SOURCE_MISSING') throw new ExitError(EXIT.usage, `error: ${err.message}`);
+            // A file that went away, became unreadable or stopped being a regular file since it was listed.
+            if (INPUT_CODES.has(err.code ?? '')) throw new ExitError(EXIT.usage, `error: ${err.message}`);
             throw err;
           });
         if (!g.json) {
