@@ -57,7 +57,8 @@ export async function storeUpload(
     : join(resolve(cwd, config.inbox), '.staging');
   await mkdir(staging, { recursive: true });
   const id = randomBytes(6).toString('hex');
-  const temp = join(staging, `${id}.part`);
+  // Real paths: the staging file is hashed, and workers read, only without symbolic links.
+  const temp = join(await realpath(staging), `${id}.part`);
   let received = 0;
   try {
     await pipeline(
@@ -75,7 +76,6 @@ export async function storeUpload(
     if (!inboxIsBucket) {
       const wanted = join(resolve(cwd, config.inbox), opts.collection);
       await mkdir(wanted, { recursive: true });
-      // The uri is the real path: workers read only files reached without symbolic links.
       const dir = await realpath(wanted);
       const path = join(dir, name);
       const hash = await hashFile(temp);

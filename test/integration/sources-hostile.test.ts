@@ -8,7 +8,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestHashed } from '../../src/queue/producer.ts';
+import { storeUpload } from '../../src/sources/upload-store.ts';
 import { runCli, SLUICE_BIN } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/corpus.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
@@ -24,6 +27,7 @@ let root: string;
 let outside: string;
 let worker: ChildProcess | undefined;
 let workerLog = '';
+const uploads: Record<string, string> = {};
 
 interface Row {
   uri: string;
@@ -87,6 +91,22 @@ beforeAll(async () => {
   const summary = await p.ingest([root]);
   expect(summary.queued).toBe(9);
 
+  // The upload inbox, configured through a symlinked path: uploads are stored under its real path.
+  const inboxReal = join(scratch.dir, 'inbox-real');
+  mkdirSync(inboxReal);
+  symlinkSync(inboxReal, join(scratch.dir, 'inbox'));
+  const config = { ...p.config, inbox: join(scratch.dir, 'inbox') };
+  for (const name of ['upload-ok.txt', 'upload-swapped.txt']) {
+    const stored = await storeUpload(config, '/', Readable.from([Buffer.from(`${name}\n${TEXT}`)]), {
+      collection: 'default',
+      fileName: name,
+      maxBytes: 1 << 20,
+    });
+    uploads[name] = stored.uri;
+    chmodSync(stored.uri, 0o644); // uploads are 0640; here the worker runs as another user
+    await ingestHashed(p.rt, [stored], { collection: 'default' });
+  }
+
   // Swapped after ingest listed and hashed them.
   unlinkSync(join(root, 'fifo.txt'));
   execFileSync('mkfifo', [join(root, 'fifo.txt')]);
@@ -99,6 +119,8 @@ beforeAll(async () => {
   unlinkSync(join(root, 'dir.txt'));
   mkdirSync(join(root, 'dir.txt'));
   chmodSync(join(root, 'locked.txt'), 0o000);
+  unlinkSync(uploads['upload-swapped.txt']!);
+  symlinkSync(join(outside, 'secret.txt'), uploads['upload-swapped.txt']!);
 
   worker = await startWorker();
   await until(
@@ -142,6 +164,17 @@ describe('sources swapped after ingest', () => {
       attempts: 1,
     });
     expect(row?.error_message).toMatch(message);
+  });
+
+  it('an upload swapped for a symlink in the inbox fails NOT_A_FILE; one beside it is done', async () => {
+    const rows = await p.query<Row>(
+      'SELECT uri, status, error_code FROM sluice.documents WHERE uri = ANY($1)',
+      [Object.values(uploads)],
+    );
+    const byUri = new Map(rows.map((r) => [r.uri, `${r.status}:${r.error_code}`]));
+    expect(uploads['upload-ok.txt']?.startsWith(join(scratch.dir, 'inbox-real'))).toBe(true);
+    expect(byUri.get(uploads['upload-ok.txt']!)).toBe('done:null');
+    expect(byUri.get(uploads['upload-swapped.txt']!)).toBe('failed:NOT_A_FILE');
   });
 
   it('nothing from outside the folder is indexed or searchable', async () => {
