@@ -10,7 +10,7 @@ import { isAttachmentUri, parentOf } from '../../extractors/mail-attachments.ts'
 import { MIME, sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
 import { deleteDocuments, setExtracted } from '../../loaders/documents.ts';
-import { readSource, type SourceRead } from '../../sources/index.ts';
+import { localPathOf, readSource, type SourceRead } from '../../sources/index.ts';
 import { isGone } from '../../sources/s3.ts';
 import { enforceQuality } from '../../transforms/quality.ts';
 import { planAttachments, readAttachment, syncAttachments } from '../attachments.ts';
@@ -76,9 +76,8 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
 
 /** A local file's size from stat (0 for other sources or when it cannot be stat'ed): a hint only. */
 async function localSize(uri: string): Promise<number> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) return 0;
-  const path = uri.startsWith('file://') ? new URL(uri).pathname : uri;
-  return (await stat(path).catch(() => undefined))?.size ?? 0;
+  const path = localPathOf(uri);
+  return path === undefined ? 0 : ((await stat(path).catch(() => undefined))?.size ?? 0);
 }
 
 const budgets = new WeakMap<Runtime, ByteBudget>();
