@@ -25,8 +25,6 @@ export interface FolderWatchOptions {
   graceMs: number;
 }
 
-const SKIP = 'skip';
-
 /** Trees past this many files get a warning: live watching costs memory per folder and file. */
 const LARGE_TREE = 100_000;
 
@@ -81,16 +79,18 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
       }
       let hash: string | undefined;
       if (o.size <= maxBytes) {
+        let notADocument = false;
         hash = await hashFile(path).catch((err: SluiceError) => {
           if (err.code === 'SOURCE_MISSING') return undefined;
           // A link, FIFO or unreadable file met by a live event: not a document, and no reason to rescan.
           if (err.code === 'NOT_A_FILE' || err.code === 'PERMISSION_DENIED') {
             log.warn(`${t.source.uri}: skipping ${path}: ${err.message}`);
-            return SKIP;
+            notADocument = true;
+            return undefined;
           }
           throw err;
         });
-        if (hash === SKIP) return;
+        if (notADocument) return;
         stats.hashed++;
         const after = await stat(path).catch(() => undefined);
         // Changed or gone while hashed: look again once it settles (or let the unlink handle it).
