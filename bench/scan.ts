@@ -24,7 +24,7 @@ try {
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().heapUsed);
   }, 20);
-  const report = { files: 0, unreadable: [] as string[], loops: [] as string[] };
+  const report = { files: 0, unreadable: [] as string[], loops: [] as string[], links: [] as string[] };
   let biggest = 0;
   const started = performance.now();
   for await (const batch of scanFolder({ root, rules: ignoreRules() }, report)) {

@@ -48,6 +48,8 @@ export const ENV_KEYS = {
   SLUICE_MAX_PAGES: 'maxPages',
   SLUICE_MAX_DECOMPRESSED_BYTES: 'maxDecompressedBytes',
   SLUICE_EXTRACT_TIMEOUT_MS: 'extractTimeoutMs',
+  SLUICE_READ_TIMEOUT_MS: 'readTimeoutMs',
+  SLUICE_EXTRACT_BYTES_IN_FLIGHT: 'extractBytesInFlight',
   SLUICE_EXTRACT_MEMORY_MB: 'extractMemoryMb',
   SLUICE_EXTRACT_THREADS: 'extractThreads',
   SLUICE_DASHBOARD_TOKEN: 'dashboardToken',
@@ -128,6 +130,10 @@ export const configSchema = z.object({
   maxPages: int(1, 1_000_000).default(5000),
   maxDecompressedBytes: int(1, 64 * GIB, ' (bytes)').default(512 * 1024 * 1024),
   extractTimeoutMs: ms(100).default(120_000),
+  /** Reading one source file (opening it included) must finish within this; a stuck read fails TIMEOUT. */
+  readTimeoutMs: ms(100).default(60_000),
+  /** Source bytes the extract stage of one process holds at once; bigger files wait (one runs alone). */
+  extractBytesInFlight: int(1, 64 * GIB, ' (bytes)').default(64 * 1024 * 1024),
   extractMemoryMb: int(32, 16_384, ' (MB)').default(768),
   extractThreads: int(1, 64).default(2),
   dashboardToken: z.string().min(8).optional(),

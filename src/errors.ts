@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   TIMEOUT: false,
   INPUT_TOO_LONG: false,
   SOURCE_MISSING: false,
+  NOT_A_FILE: false,
+  PERMISSION_DENIED: false,
   INVALID_JOB: false,
   DIMENSION_MISMATCH: false,
   CONFIG_ERROR: false,

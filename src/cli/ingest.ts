@@ -8,6 +8,8 @@ import { timeoutSeconds } from './numbers.ts';
 import { barAware } from './progress.ts';
 import { reportIngest, waitWithProgress } from './report.ts';
 
+const INPUT_CODES = new Set(['SOURCE_MISSING', 'PERMISSION_DENIED', 'NOT_A_FILE']);
+
 export interface IngestFlags extends GlobalOpts {
   collection?: string;
   force?: boolean;
@@ -43,7 +45,12 @@ export function register(program: Command, io: CliIO): void {
       const log = cliLogger(io, config, g);
       const buckets = inputs.filter((i) => i.startsWith('s3://'));
       const paths = inputs.filter((i) => !i.startsWith('s3://'));
-      const files = await resolveInputs(paths, io.cwd).catch((err: Error) => {
+      // A file that cannot be queued (a name that is not UTF-8) is named and skipped; the rest go on.
+      const skipped: string[] = [];
+      const files = await resolveInputs(paths, io.cwd, (m) => {
+        skipped.push(m);
+        io.stderr(`warning: ${m}\n`);
+      }).catch((err: Error) => {
         throw new ExitError(EXIT.usage, `error: ${err.message}`);
       });
       // Objects are listed (not downloaded) up front: a missing bucket or denied access stops here.
@@ -77,7 +84,8 @@ export function register(program: Command, io: CliIO): void {
         ])
           .then(mergeSummaries)
           .catch((err: Error & { code?: string }) => {
-            if (err.code === 'SOURCE_MISSING') throw new ExitError(EXIT.usage, `error: ${err.message}`);
+            // A file that went away, became unreadable or stopped being a regular file since it was listed.
+            if (INPUT_CODES.has(err.code ?? '')) throw new ExitError(EXIT.usage, `error: ${err.message}`);
             throw err;
           });
         if (!g.json) {
@@ -89,6 +97,8 @@ export function register(program: Command, io: CliIO): void {
         const waited = opts.wait ? await waitWithProgress(rt, io, summary.waitIds, timeout) : undefined;
         return reportIngest(rt, io, summary, waited, g);
       });
+      // Skipped files count as failed documents of this run (exit 1), however the rest went.
+      if (code === EXIT.ok && skipped.length > 0) throw new ExitError(EXIT.someFailed);
       if (code !== EXIT.ok) throw new ExitError(code);
     });
 }

@@ -50,7 +50,12 @@ export function register(program: Command, io: CliIO): void {
         const log = cliLogger(io, config, g);
         const port =
           typeof opts.dashboard === 'string' ? parsePort(opts.dashboard, '--dashboard') : DEFAULT_PORT;
-        const files = await resolveInputs(inputs, io.cwd).catch((err: Error) => {
+        // A file that cannot be queued (a name that is not UTF-8) is named and skipped; the rest go on.
+        const skipped: string[] = [];
+        const files = await resolveInputs(inputs, io.cwd, (m) => {
+          skipped.push(m);
+          io.stderr(`warning: ${m}\n`);
+        }).catch((err: Error) => {
           throw new ExitError(EXIT.usage, `error: ${err.message}`);
         });
         const code = await withRuntime(config, log, 'worker', async (rt) => {
@@ -83,6 +88,8 @@ export function register(program: Command, io: CliIO): void {
             await workers.close();
           }
         });
+        // Skipped files count as failed documents of this run (exit 1), however the rest went.
+        if (code === EXIT.ok && skipped.length > 0) throw new ExitError(EXIT.someFailed);
         if (code !== EXIT.ok) throw new ExitError(code);
       },
     );

@@ -92,7 +92,10 @@ export async function syncAttachments(
 export async function readAttachment(rt: Runtime, uri: string, signal?: AbortSignal): Promise<SourceRead> {
   if (!isAttachmentUri(uri)) throw new SluiceError('INTERNAL', `${uri} is not an attachment uri`);
   const { root, path } = parseAttachmentUri(uri);
-  const message = await readSource(root, rt.limits.maxBytes, rt.config);
+  const message = await readSource(root, rt.limits.maxBytes, rt.config, {
+    timeoutMs: rt.config.readTimeoutMs,
+    ...(signal ? { signal } : {}),
+  });
   const bytes = await rt.threads.run({ kind: 'attachment', bytes: message.bytes, path }, signal);
   return { bytes, hash: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -1,10 +1,9 @@
 // Local files as a source: expands paths, directories and globs into files, and
-// reads one document's bytes with the size limit applied before reading.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { glob, lstat, open, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { SluiceError } from '../errors.ts';
+// reads one document's bytes through the guarded reader (read-file.ts).
+import type { Dirent } from 'node:fs';
+import { glob, lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { hashRegularFile, readRegularFile } from './read-file.ts';
 
 export interface SourceFile {
   /** Absolute path; also the document's uri. */
@@ -22,23 +21,32 @@ const GLOB_CHARS = /[*?[\]{}]/;
 /**
  * Expands CLI inputs into files. Every input must resolve to at least one file:
  * a missing path, an unreadable directory or an empty glob is an InputError
- * naming it, so nothing is enqueued from a half-understood command.
+ * naming it, so nothing is enqueued from a half-understood command. Paths are
+ * real paths (a symlinked input is resolved once, here, because the user named
+ * it); inside folders and globs symbolic links are skipped, and so is a file whose
+ * name is not valid UTF-8 (it cannot be a uri): `onSkip` hears about each one.
  */
-export async function resolveInputs(inputs: string[], cwd = process.cwd()): Promise<SourceFile[]> {
+export async function resolveInputs(
+  inputs: string[],
+  cwd = process.cwd(),
+  onSkip: (message: string) => void = () => undefined,
+): Promise<SourceFile[]> {
   const seen = new Map<string, SourceFile>();
   for (const input of inputs) {
     const found: SourceFile[] = [];
-    const abs = resolve(cwd, input);
-    const info = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
+    const info = await stat(resolve(cwd, input)).catch((err: NodeJS.ErrnoException) => err);
     if (!(info instanceof Error)) {
-      if (info.isDirectory()) await walk(abs, found);
+      const abs = await realpath(resolve(cwd, input));
+      if (info.isDirectory()) await walk(abs, found, onSkip);
       else if (info.isFile()) found.push({ path: abs, bytes: info.size });
       else throw new InputError(`${input} is not a regular file or directory`);
     } else if (GLOB_CHARS.test(input)) {
       for await (const match of glob(input, { cwd })) {
         const p = resolve(cwd, match);
-        const s = await stat(p).catch(() => undefined);
-        if (s?.isFile()) found.push({ path: p, bytes: s.size });
+        const s = await lstat(p).catch(() => undefined);
+        if (!s?.isFile()) continue;
+        const dir = await realpath(dirname(p)).catch(() => undefined);
+        if (dir) found.push({ path: join(dir, basename(p)), bytes: s.size });
       }
       if (found.length === 0) throw new InputError(`no files match ${input}`);
     } else if (info.code === 'EACCES') {
@@ -51,73 +59,63 @@ export async function resolveInputs(inputs: string[], cwd = process.cwd()): Prom
   return [...seen.values()];
 }
 
-async function walk(dir: string, out: SourceFile[]): Promise<void> {
-  let entries: import('node:fs').Dirent[];
+/** Regular files under dir, by name; symbolic links are not followed. */
+async function walk(dir: string, out: SourceFile[], onSkip: (message: string) => void): Promise<void> {
+  let entries: Dirent<Buffer>[];
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    // Names as bytes: a name that is not UTF-8 would come back altered and not be found again.
+    entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (err) {
     throw new InputError(`cannot read directory ${dir}: ${(err as Error).message}`);
   }
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  const named = entries.map((entry) => ({ entry, name: entry.name.toString('utf8') }));
+  for (const { entry, name } of named.sort((a, b) => a.name.localeCompare(b.name))) {
     // Hidden files and folders (.git, .DS_Store) are not documents.
-    if (entry.name.startsWith('.')) continue;
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) await walk(p, out);
-    else if (entry.isFile()) {
-      const s = await lstat(p);
-      out.push({ path: p, bytes: s.size });
-    }
-  }
-}
-
-/** sha256 of a file, streamed (never the whole file in memory). */
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
-      hash.update(chunk as Buffer);
-  } catch (err) {
-    throw readError(path, err);
-  }
-  return hash.digest('hex');
-}
-
-/** Reads a document's bytes; refuses files over maxBytes from their size alone. */
-export async function readFileLimited(path: string, maxBytes: number): Promise<Uint8Array> {
-  let handle: import('node:fs/promises').FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    throw readError(path, err);
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size > maxBytes) {
-      throw new SluiceError(
-        'TOO_LARGE',
-        `${size} bytes is over the ${maxBytes}-byte limit (SLUICE_MAX_FILE_BYTES)`,
+    if (name.startsWith('.')) continue;
+    if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+      onSkip(
+        `skipping ${join(dir, escapeName(entry.name))}: its name is not valid UTF-8; rename it to index it`,
       );
+      continue;
     }
-    // A fresh ArrayBuffer (byteOffset 0) so it can be transferred to an extraction thread.
-    const bytes = new Uint8Array(new ArrayBuffer(size));
-    let offset = 0;
-    while (offset < size) {
-      const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
+    const p = join(dir, name);
+    if (entry.isDirectory()) await walk(p, out, onSkip);
+    else if (entry.isFile()) {
+      const s = await lstat(p).catch(() => undefined); // gone since the listing: not a document
+      if (s?.isFile()) out.push({ path: p, bytes: s.size });
     }
-    return offset === size ? bytes : bytes.subarray(0, offset);
-  } finally {
-    await handle.close();
   }
 }
 
-function readError(path: string, err: unknown): SluiceError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new SluiceError('SOURCE_MISSING', `${path} no longer exists`);
-  if (code === 'EACCES' || code === 'EPERM')
-    return new SluiceError('SOURCE_MISSING', `cannot read ${path}: permission denied`);
-  return new SluiceError('CONNECTION_ERROR', `reading ${path} failed: ${(err as Error).message}`, {
-    cause: err,
+/** A file name's bytes for a message: printable ASCII as is, any other byte as \xNN. */
+export function escapeName(name: Buffer): string {
+  let out = '';
+  for (const b of name)
+    out +=
+      b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
+/** How long ingest may spend hashing one file before it counts as unreadable. */
+const HASH_TIMEOUT_MS = 10 * 60_000;
+
+/** sha256 of a regular file, streamed (never the whole file in memory); refuses FIFOs, devices, symlinks. */
+export async function hashFile(path: string, timeoutMs = HASH_TIMEOUT_MS): Promise<string> {
+  return hashRegularFile(path, { timeoutMs });
+}
+
+/**
+ * Reads a document's bytes: a regular file reached without symbolic links, refused
+ * over maxBytes (from its size, and as read), within timeoutMs.
+ */
+export async function readFileLimited(
+  path: string,
+  maxBytes: number,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<Uint8Array> {
+  return readRegularFile(path, {
+    maxBytes,
+    timeoutMs: opts.timeoutMs ?? HASH_TIMEOUT_MS,
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
 }

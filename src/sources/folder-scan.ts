@@ -1,9 +1,11 @@
 // Full listing of a watched folder, in batches so a 100,000-file tree never sits
-// in memory at once. Symlinked folders are followed once (a loop is noticed by
-// the folder's dev:ino and skipped with a warning); an unreadable subfolder is
-// reported, so its files are not mistaken for deleted ones.
+// in memory at once. Symbolic links (to files or folders) are not followed: what
+// they lead to may be outside the tree, and workers refuse to read through them
+// (read-file.ts); they are listed in the report. A folder reached twice (a bind
+// mount) is entered once; an unreadable subfolder is reported, so its files are not
+// mistaken for deleted ones.
 import type { Dirent } from 'node:fs';
-import { opendir, stat } from 'node:fs/promises';
+import { lstat, opendir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { ListedObject } from '../loaders/source-objects.ts';
 import type { IgnoreRules } from './ignore.ts';
@@ -12,8 +14,10 @@ export interface ScanReport {
   files: number;
   /** Folders (relative) that could not be read: their stored files are kept as they are. */
   unreadable: string[];
-  /** Symlinked folders skipped because they lead back into the tree. */
+  /** Folders skipped because they were already listed (bind mounts). */
   loops: string[];
+  /** Symbolic links (relative) skipped: not followed. */
+  links: string[];
 }
 
 export interface ScanOptions {
@@ -55,19 +59,23 @@ export async function* scanFolder(opts: ScanOptions, report: ScanReport): AsyncG
       let pending: Dirent[] = [];
       const flush = async () => {
         // Stats of one folder's entries run side by side: a scan is mostly waiting on the disk.
-        const infos = await Promise.all(pending.map((e) => stat(join(dir, e.name)).catch(() => undefined)));
+        const infos = await Promise.all(pending.map((e) => lstat(join(dir, e.name)).catch(() => undefined)));
         for (const [i, entry] of pending.entries()) {
           const info = infos[i];
           const path = join(dir, entry.name);
           const rel = keyOf(opts.root, path);
-          if (!info) continue; // vanished since the listing, or a dangling link: not a document
+          if (!info) continue; // vanished since the listing: not a document
+          if (info.isSymbolicLink()) {
+            if (!opts.rules.ignoresFile(rel)) report.links.push(rel);
+            continue;
+          }
           if (info.isDirectory()) {
             if (opts.rules.ignoresDir(rel)) continue;
             // Every folder is entered once, whichever way it is reached: a symlink loop ends here.
             const id = `${info.dev}:${info.ino}`;
             if (visited.has(id)) {
               report.loops.push(rel);
-              opts.onWarning?.(`skipping ${path}: it leads to a folder already listed (symlink loop)`);
+              opts.onWarning?.(`skipping ${path}: it is a folder already listed`);
               continue;
             }
             visited.add(id);

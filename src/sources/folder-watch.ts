@@ -79,10 +79,18 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
       }
       let hash: string | undefined;
       if (o.size <= maxBytes) {
+        let notADocument = false;
         hash = await hashFile(path).catch((err: SluiceError) => {
           if (err.code === 'SOURCE_MISSING') return undefined;
+          // A link, FIFO or unreadable file met by a live event: not a document, and no reason to rescan.
+          if (err.code === 'NOT_A_FILE' || err.code === 'PERMISSION_DENIED') {
+            log.warn(`${t.source.uri}: skipping ${path}: ${err.message}`);
+            notADocument = true;
+            return undefined;
+          }
           throw err;
         });
+        if (notADocument) return;
         stats.hashed++;
         const after = await stat(path).catch(() => undefined);
         // Changed or gone while hashed: look again once it settles (or let the unlink handle it).
@@ -98,13 +106,20 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
   const tracker = createStabilityTracker({ stableMs: opts.stableMs, onStable });
 
   const scan = async () => {
-    const report: ScanReport = { files: 0, unreadable: [], loops: [] };
+    const report: ScanReport = { files: 0, unreadable: [], loops: [], links: [] };
     const listing = scanFolder({ root: opts.root, rules: opts.rules, onWarning: (m) => log.warn(m) }, report);
     const { seq: s } = await fullSync(t, withSeq(listing), async (o) => tracker.track(o.uri), {
       beforeFinish: (s2) => markSeenUnder(pool, t.source.id, report.unreadable, s2),
     }).finally(() => {
       scanSeq = undefined;
     });
+    if (report.links.length > 0 && stats.scans === 0) {
+      const some = report.links.slice(0, 5).join(', ');
+      log.warn(
+        `${t.source.uri}: ${report.links.length} symbolic link(s) not followed (${some}${report.links.length > 5 ? ', …' : ''}); ` +
+          'watch the folders they point to instead',
+      );
+    }
     stats.scans++;
     if (report.files > LARGE_TREE && stats.scans === 1) {
       log.warn(
@@ -157,7 +172,7 @@ export function watchFolder(t: SyncTarget, opts: FolderWatchOptions): SourceWatc
     const { watch } = await import('chokidar');
     watcher = watch(opts.root, {
       ignoreInitial: true,
-      followSymlinks: false, // symlinked folders are covered by the full scans, loops and all
+      followSymlinks: false, // links are not followed (see folder-scan.ts)
       usePolling: opts.polling,
       interval: 1000,
       binaryInterval: 2000,

@@ -5,7 +5,7 @@
 // when the limit is hit.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -57,7 +57,8 @@ export async function storeUpload(
     : join(resolve(cwd, config.inbox), '.staging');
   await mkdir(staging, { recursive: true });
   const id = randomBytes(6).toString('hex');
-  const temp = join(staging, `${id}.part`);
+  // Real paths: the staging file is hashed, and workers read, only without symbolic links.
+  const temp = join(await realpath(staging), `${id}.part`);
   let received = 0;
   try {
     await pipeline(
@@ -73,8 +74,9 @@ export async function storeUpload(
     );
     const name = `${id}-${opts.fileName}`;
     if (!inboxIsBucket) {
-      const dir = join(resolve(cwd, config.inbox), opts.collection);
-      await mkdir(dir, { recursive: true });
+      const wanted = join(resolve(cwd, config.inbox), opts.collection);
+      await mkdir(wanted, { recursive: true });
+      const dir = await realpath(wanted);
       const path = join(dir, name);
       const hash = await hashFile(temp);
       await rename(temp, path); // atomic: a watcher of the inbox never sees a partial file

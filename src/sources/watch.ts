@@ -4,6 +4,7 @@
 // processes can run and exactly one syncs each source; a standby takes over
 // when the active one stops renewing its lease.
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -29,7 +30,13 @@ export function parseSpec(input: string, cwd: string): WatchSpec {
     parseS3Uri(input); // validates the bucket name
     return { kind: 's3', uri: input };
   }
-  const abs = resolve(cwd, input);
+  // The real path: workers read only files reached without symbolic links (read-file.ts).
+  let abs = resolve(cwd, input);
+  try {
+    abs = realpathSync(abs);
+  } catch {
+    // missing: preflight says so
+  }
   return { kind: 'folder', uri: abs.length > 1 ? abs.replace(/\/+$/, '') : abs };
 }
 

@@ -1,7 +1,7 @@
 // A watched folder with the real pipeline (Postgres, Redis, in-process workers)
 // and real file-system events: drops, slow writes, edits, deletes, renames
 // (zero embedding calls, counted at the embedder), temp files, a restart that
-// catches up without re-hashing, and a symlink loop.
+// catches up without re-hashing, symbolic links (not followed) and a symlink loop.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -193,6 +193,31 @@ describe('folder watching', () => {
             .update(readFileSync(join(root, 'real.txt')))
             .digest('hex'),
     );
+  });
+
+  it('symbolic links in the watched folder are not followed: nothing outside it is indexed', async () => {
+    const outside = join(scratch.dir, 'private');
+    mkdirSync(outside);
+    const secret = 'SECRET-OUTSIDE-THE-WATCHED-FOLDER';
+    writeFileSync(join(outside, 'secret.txt'), `${secret}\n${TEXT}`);
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'linked-secret.txt'));
+    symlinkSync(outside, join(root, 'linked-folder'));
+    writeFileSync(join(root, 'beside-links.txt'), `beside the links\n${TEXT}`);
+    await watcher().reconcile();
+    await until('beside-links.txt indexed', () => isDone(join(root, 'beside-links.txt')));
+    await watcher().idle();
+    const linked = await p.query('SELECT uri FROM sluice.documents WHERE uri LIKE $1 OR uri LIKE $2', [
+      `${root}/linked-%`,
+      `${outside}%`,
+    ]);
+    expect(linked).toEqual([]);
+    const leaked = await p.query<{ n: string }>(
+      'SELECT count(*) AS n FROM sluice.chunks WHERE text LIKE $1',
+      [`%${secret}%`],
+    );
+    expect(Number(leaked[0]!.n)).toBe(0);
+    unlinkSync(join(root, 'linked-secret.txt'));
+    unlinkSync(join(root, 'linked-folder'));
   });
 
   it('a symlink loop does not hang the scan', async () => {

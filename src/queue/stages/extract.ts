@@ -2,6 +2,7 @@
 // an extraction thread with time and memory limits. Output: sluice.extractions.
 // A mail message's attachments become documents of their own (see ../attachments.ts),
 // and the quality gate fails garbage text LOW_QUALITY after the output is stored.
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SluiceError } from '../../errors.ts';
 import { pickExtractor } from '../../extractors/index.ts';
@@ -9,10 +10,11 @@ import { isAttachmentUri, parentOf } from '../../extractors/mail-attachments.ts'
 import { MIME, sniffType } from '../../extractors/sniff.ts';
 import { getExtractionHead, putExtraction } from '../../loaders/checkpoints.ts';
 import { deleteDocuments, setExtracted } from '../../loaders/documents.ts';
-import { readSource, type SourceRead } from '../../sources/index.ts';
+import { localPathOf, readSource, type SourceRead } from '../../sources/index.ts';
 import { isGone } from '../../sources/s3.ts';
 import { enforceQuality } from '../../transforms/quality.ts';
 import { planAttachments, readAttachment, syncAttachments } from '../attachments.ts';
+import { type ByteBudget, createByteBudget } from '../byte-budget.ts';
 import type { JobPayload } from '../jobs.ts';
 import { ingestHashed } from '../producer.ts';
 import type { Runtime } from '../runtime.ts';
@@ -28,29 +30,66 @@ export async function runExtract(rt: Runtime, p: JobPayload, ctx: StageContext):
     }
   }
   const attachment = isAttachmentUri(p.uri);
-  const read = attachment ? await readAttachment(rt, p.uri, ctx.signal) : await readUnlessGone(rt, p.uri);
-  if (!read) {
-    // Deleted from its bucket after it was listed: the document follows it.
-    await deleteDocuments(rt.pool, [p.documentId]);
-    return 'superseded';
-  }
-  const { bytes, hash } = read;
-  if (hash !== p.contentHash) {
-    if (attachment) {
-      throw new SluiceError(
-        'SOURCE_MISSING',
-        'the attachment changed since it was queued; ingest its message again to index the new version',
-      );
+  // Taken before reading (a local file's size from stat), so documents waiting their
+  // turn do not hold their bytes meanwhile; held until the extraction is stored, as
+  // the decoded and serialised copies of the bytes live that long.
+  const budget = extractBudget(rt);
+  let taken = attachment ? 0 : await localSize(p.uri);
+  let release = await budget.acquire(taken, ctx.signal);
+  try {
+    const read = attachment
+      ? await readAttachment(rt, p.uri, ctx.signal)
+      : await readUnlessGone(rt, p.uri, ctx.signal);
+    if (!read) {
+      // Deleted from its bucket after it was listed: the document follows it.
+      await deleteDocuments(rt.pool, [p.documentId]);
+      return 'superseded';
     }
-    // The file changed after it was queued: record the new version instead.
-    await ingestHashed(rt, [{ uri: p.uri, bytes: bytes.byteLength, hash }], {
-      collection: p.collection,
-    });
-    return 'superseded';
+    const { bytes, hash } = read;
+    if (hash !== p.contentHash) {
+      if (attachment) {
+        throw new SluiceError(
+          'SOURCE_MISSING',
+          'the attachment changed since it was queued; ingest its message again to index the new version',
+        );
+      }
+      // The file changed after it was queued: record the new version instead.
+      await ingestHashed(rt, [{ uri: p.uri, bytes: bytes.byteLength, hash }], {
+        collection: p.collection,
+      });
+      return 'superseded';
+    }
+    if (bytes.byteLength > taken) {
+      // Bigger than its size said (a bucket object, an attachment, a grown file): queue again for
+      // the whole size, holding nothing while waiting, so two such documents cannot block each other.
+      release();
+      taken = bytes.byteLength;
+      release = await budget.acquire(taken, ctx.signal);
+    }
+    const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
+    await finishExtract(rt, p, head);
+  } finally {
+    release();
   }
-  const head = await extractToCheckpoint(rt, bytes, p.uri, p.contentHash, ctx.signal);
-  await finishExtract(rt, p, head);
   return 'done';
+}
+
+/** A local file's size from stat (0 for other sources or when it cannot be stat'ed): a hint only. */
+async function localSize(uri: string): Promise<number> {
+  const path = localPathOf(uri);
+  return path === undefined ? 0 : ((await stat(path).catch(() => undefined))?.size ?? 0);
+}
+
+const budgets = new WeakMap<Runtime, ByteBudget>();
+
+/** The process's extract byte budget (SLUICE_EXTRACT_BYTES_IN_FLIGHT), one per runtime. */
+export function extractBudget(rt: Runtime): ByteBudget {
+  let budget = budgets.get(rt);
+  if (!budget) {
+    budget = createByteBudget(rt.config.extractBytesInFlight);
+    budgets.set(rt, budget);
+  }
+  return budget;
 }
 
 /**
@@ -91,14 +130,53 @@ export async function extractToCheckpoint(
     signal,
     ocr > 0 ? rt.config.extractTimeoutMs + ocr : undefined,
   );
-  await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, mime });
+  refuseNulMetadata(doc);
+  // Postgres text and jsonb cannot hold U+0000; the cleaner drops it from chunks anyway.
+  const sections = doc.sections.map((s) =>
+    s.text.includes('\u0000') ? { ...s, text: s.text.replaceAll('\u0000', '') } : s,
+  );
+  await putExtraction(rt.pool, hash, rt.fingerprints.extract, { ...doc, sections, mime });
   return { mime, title: doc.title ?? null, metadata: doc.metadata };
 }
 
+/**
+ * NUL characters in a title or metadata (front matter, document properties) mean a
+ * damaged file, and Postgres could not store them: CORRUPT_FILE, not a retry.
+ */
+function refuseNulMetadata(doc: { title?: string; metadata: Record<string, unknown> }): void {
+  const where = nulAt({ title: doc.title, ...doc.metadata }, '');
+  if (where) {
+    throw new SluiceError(
+      'CORRUPT_FILE',
+      `the document's ${where} contains NUL characters; the file is damaged`,
+    );
+  }
+}
+
+/** Path of the first string (key or value) holding U+0000, or undefined. */
+function nulAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (!value || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = `${path}${path ? '.' : ''}${k}`;
+    if (k.includes('\u0000')) return path || 'metadata';
+    const found = nulAt(v, at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** The source's bytes and version, or undefined when the object is gone from its bucket. */
-async function readUnlessGone(rt: Runtime, uri: string): Promise<SourceRead | undefined> {
+async function readUnlessGone(
+  rt: Runtime,
+  uri: string,
+  signal: AbortSignal,
+): Promise<SourceRead | undefined> {
   try {
-    return await readSource(uri, rt.limits.maxBytes, rt.config);
+    return await readSource(uri, rt.limits.maxBytes, rt.config, {
+      timeoutMs: rt.config.readTimeoutMs,
+      signal,
+    });
   } catch (err) {
     if (isGone(err)) return undefined;
     throw err;
