@@ -95,7 +95,9 @@ describe('rediss:// with a private CA and an ACL user', () => {
       env: { ...env, REDIS_URL: `rediss://${USER}:${wrong}@127.0.0.1:${redis.port}` },
     });
     expect(denied.code).toBe(2);
-    expect(denied.stderr).toMatch(/cannot reach Redis at 127\.0\.0\.1:\d+: WRONGPASS/);
+    expect(denied.stderr).toMatch(
+      /authentication to Redis at 127\.0\.0\.1:\d+ failed \(WRONGPASS\): .*REDIS_URL/,
+    );
     expect(denied.stderr).not.toContain(PASSWORD);
   });
 });
