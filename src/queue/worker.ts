@@ -9,20 +9,13 @@ import { displayName } from '../log.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
+import { backoffDelay } from './retry.ts';
 import type { Runtime } from './runtime.ts';
 import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
 import { observeStageRun } from './telemetry.ts';
 
 export interface StageWorkerOptions {
   concurrency: number;
-}
-
-/** Backoff: exponential with full jitter, never sooner than the provider's Retry-After. */
-export function backoffDelay(attemptsMade: number, baseMs: number, err?: Error): number {
-  const exp = baseMs * 2 ** Math.max(0, attemptsMade - 1);
-  const jittered = exp / 2 + Math.random() * (exp / 2);
-  const retryAfter = (err as SluiceError | undefined)?.retryAfterSec;
-  return Math.max(jittered, typeof retryAfter === 'number' ? retryAfter * 1000 : 0);
 }
 
 /** How often a document held by a spent embedding budget looks again. */
@@ -131,7 +124,9 @@ export function createStageWorker(
         await worker.rateLimit(waitMs);
         throw Worker.RateLimitError();
       }
-      const final = !isRetryable(err) || attempt >= config.attempts;
+      // The job's own attempts decide, not today's setting: it may have been queued
+      // by a producer configured otherwise, and BullMQ retries it that often.
+      const final = !isRetryable(err) || attempt >= (job.opts.attempts ?? config.attempts);
       if (payload && final) {
         await progressOf(rt, payload)
           .fail({ code, message, stage, attempts: attempt })
