@@ -77,7 +77,11 @@ describe("a job's own attempts decide its final try", () => {
         );
         expect(job.attemptsMade).toBe(2);
         // The failure is recorded in the same processor call that BullMQ's last try ran.
-        expect(await docState(p, id)).toMatchObject({ status: 'failed', attempts: 2, error_code: 'INTERNAL' });
+        expect(await docState(p, id)).toMatchObject({
+          status: 'failed',
+          attempts: 2,
+          error_code: 'INTERNAL',
+        });
       } finally {
         await workers.close();
       }
