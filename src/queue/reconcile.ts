@@ -11,6 +11,7 @@ import { autoSwitch, markBuildsReady, reconcileGenerations } from './generations
 import { jobId, payloadFor } from './jobs.ts';
 import { enqueue, FINISHED } from './queues.ts';
 import type { Runtime } from './runtime.ts';
+import { tryLease } from './sweep-lock.ts';
 
 export interface ReconcileResult {
   checked: number;
@@ -23,10 +24,20 @@ export async function reconcile(
   rt: Runtime,
   opts: { staleMs: number; limit?: number },
 ): Promise<ReconcileResult> {
-  const lock = `${rt.config.queuePrefix}:reconcile-lock`;
-  const got = await rt.redis.set(lock, String(process.pid), 'PX', Math.max(opts.staleMs, 5000), 'NX');
   const result: ReconcileResult = { checked: 0, requeued: 0, failed: 0 };
-  if (got !== 'OK') return result;
+  const lockKey = `${rt.config.queuePrefix}:reconcile-lock`;
+  const lease = await tryLease(rt.redis, lockKey, Math.max(opts.staleMs, 5000));
+  if (!lease) return result;
+  try {
+    await sweep(rt, opts, result);
+  } finally {
+    // Only our own lease: after a long sweep it may have lapsed and another sweep hold it.
+    await lease.release().catch(() => undefined);
+  }
+  return result;
+}
+
+async function sweep(rt: Runtime, opts: { staleMs: number; limit?: number }, result: ReconcileResult) {
   const rows = await staleInFlight(rt.pool, opts.staleMs, opts.limit ?? 500);
   const maxRequeues = rt.config.attempts * 3;
   for (const doc of rows) {
@@ -56,8 +67,6 @@ export async function reconcile(
   result.requeued += built.requeued;
   result.failed += built.failed;
   await markBuildsReady(rt);
-  await rt.redis.del(lock);
-  return result;
 }
 
 /** Runs reconcile() now and then every intervalMs until stopped. */

@@ -11,6 +11,7 @@ import { reconcile } from '../../src/queue/reconcile.ts';
 import { startWorkers } from '../../src/queue/supervisor.ts';
 import { scratchDir } from '../helpers/corpus.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
+import { until } from '../helpers/until.ts';
 
 let p: TestPipeline;
 let scratch: ReturnType<typeof scratchDir>;
@@ -85,6 +86,55 @@ describe('reconciler', () => {
     expect(await buildMissingIndexes(p.rt.pool)).toEqual({ 'default#1': 'busy' });
     expect(await buildMissingIndexes(p.rt.pool, { force: true })).toEqual({ 'default#1': 'built' });
     expect(await buildMissingIndexes(p.rt.pool)).toEqual({ 'default#1': 'exists' });
+  });
+});
+
+describe('the sweep lock', () => {
+  const lockKey = () => `${p.config.queuePrefix}:reconcile-lock`;
+  const staleDocs = () => p.query(`UPDATE sluice.documents SET updated_at = now() - interval '1 hour'`);
+
+  it('is released when a sweep fails, so the next sweep runs at once', async () => {
+    writeFileSync(join(scratch.dir, 'lock-a.txt'), 'a document the failing sweep never reached');
+    await p.ingest([join(scratch.dir, 'lock-a.txt')]);
+    await staleDocs();
+    await p.query('ALTER TABLE sluice.documents RENAME TO documents_away');
+    try {
+      await expect(reconcile(p.rt, { staleMs: 60_000 })).rejects.toThrow(/documents/);
+    } finally {
+      await p.query('ALTER TABLE sluice.documents_away RENAME TO documents');
+    }
+    expect(await p.rt.redis.exists(lockKey())).toBe(0);
+    expect((await reconcile(p.rt, { staleMs: 60_000 })).checked).toBeGreaterThan(0);
+  });
+
+  it('is not deleted by a sweep whose lease lapsed while another sweep took it', async () => {
+    writeFileSync(join(scratch.dir, 'lock-b.txt'), 'a document whose row the test holds locked');
+    const summary = await p.ingest([join(scratch.dir, 'lock-b.txt')]);
+    const id = summary.ids[0]!;
+    await p.rt.queues.extract.obliterate({ force: true });
+    await staleDocs();
+    // Hold the document's row so the sweep stops at its re-queue, lease in hand.
+    const blocker = await p.rt.pool.connect();
+    let sweeping: Promise<unknown> | undefined;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM sluice.documents WHERE id = $1 FOR UPDATE', [id]);
+      sweeping = reconcile(p.rt, { staleMs: 60_000 });
+      await until('the sweep to wait on the row lock', async () => {
+        const { rows } = await blocker.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows.length > 0;
+      });
+      // Its lease lapses and another sweep takes the lock.
+      await p.rt.redis.set(lockKey(), 'another-sweep', 'PX', 60_000);
+    } finally {
+      await blocker.query('COMMIT');
+      blocker.release();
+    }
+    await sweeping;
+    expect(await p.rt.redis.get(lockKey())).toBe('another-sweep');
+    await p.rt.redis.del(lockKey());
   });
 });
 
