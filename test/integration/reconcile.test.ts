@@ -5,12 +5,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMissingIndexes } from '../../src/loaders/pgvector.ts';
-import { jobId } from '../../src/queue/jobs.ts';
+import { jobId, type StageName } from '../../src/queue/jobs.ts';
 import { waitForDocuments } from '../../src/queue/producer.ts';
 import { reconcile } from '../../src/queue/reconcile.ts';
 import { startWorkers } from '../../src/queue/supervisor.ts';
 import { scratchDir } from '../helpers/corpus.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
+import { startTestRedis } from '../helpers/redis-server.ts';
 import { until } from '../helpers/until.ts';
 
 let p: TestPipeline;
@@ -89,6 +90,42 @@ describe('reconciler', () => {
   });
 });
 
+describe('recovery after Redis lost its data', () => {
+  it('one sweep re-queues every document in flight, however many, each at its own stage', async () => {
+    const redis = await startTestRedis();
+    const q = await startPipeline({ label: 'reconcile-flush', stages: [], env: { REDIS_URL: redis.url } });
+    try {
+      writeFileSync(join(scratch.dir, 'real.txt'), 'one real document among many');
+      await q.ingest([join(scratch.dir, 'real.txt')]);
+      // 1,200 documents in flight at every stage: more than one page (500) of the sweep.
+      await q.query(`
+        INSERT INTO sluice.documents (collection, uri, content_hash, status, stage)
+        SELECT 'default', '/flushed/' || n || '.txt', encode(sha256(n::text::bytea), 'hex'),
+               CASE WHEN n % 4 = 0 THEN 'queued' ELSE 'processing' END,
+               (ARRAY['extract', 'chunk', 'embed', 'load'])[1 + n % 4]
+        FROM generate_series(1, 1199) AS n`);
+      await q.rt.redis.flushall();
+      await q.query(`UPDATE sluice.documents SET updated_at = now() - interval '1 hour'`);
+
+      const result = await reconcile(q.rt, { staleMs: 60_000 });
+      expect(result).toEqual({ checked: 1200, requeued: 1200, failed: 0 });
+      const expected = await q.query<{ stage: string; n: string }>(
+        'SELECT stage, count(*) AS n FROM sluice.documents GROUP BY stage',
+      );
+      for (const { stage, n } of expected) {
+        const counts = await q.rt.queues[stage as StageName].getJobCounts('waiting');
+        expect([stage, counts.waiting]).toEqual([stage, Number(n)]);
+      }
+      // Every job is live now: the next sweep finds nothing to do.
+      await q.query(`UPDATE sluice.documents SET updated_at = now() - interval '1 hour'`);
+      expect(await reconcile(q.rt, { staleMs: 60_000 })).toEqual({ checked: 1200, requeued: 0, failed: 0 });
+    } finally {
+      await q.close();
+      await redis.close();
+    }
+  });
+});
+
 describe('the sweep lock', () => {
   const lockKey = () => `${p.config.queuePrefix}:reconcile-lock`;
   const staleDocs = () => p.query(`UPDATE sluice.documents SET updated_at = now() - interval '1 hour'`);
@@ -120,10 +157,17 @@ describe('the sweep lock', () => {
       await blocker.query('BEGIN');
       await blocker.query('SELECT 1 FROM sluice.documents WHERE id = $1 FOR UPDATE', [id]);
       sweeping = reconcile(p.rt, { staleMs: 60_000 });
+      let settled = false;
+      const settle = () => {
+        settled = true;
+      };
+      sweeping.then(settle, settle);
       await until('the sweep to wait on the row lock', async () => {
-        const { rows } = await blocker.query(
+        // Not on the blocker: inside a transaction, pg_stat_activity is a snapshot taken once.
+        const rows = await p.query(
           `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
         );
+        if (settled) throw new Error(`the sweep ended without waiting: ${JSON.stringify(await sweeping)}`);
         return rows.length > 0;
       });
       // Its lease lapses and another sweep takes the lock.
