@@ -87,6 +87,36 @@ const NETWORK_CODES = new Set([
   '40P01', // deadlock_detected
 ]);
 
+/** SQLSTATEs of a server that is going away, restarting or full of connections (besides class 08). */
+const UNREACHABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNREACHABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']);
+
+/**
+ * Whether an error says a server could not be reached or the connection to it was
+ * lost (Postgres connection exceptions, shutdown, too many connections; refused,
+ * reset or timed-out sockets), looking through `cause` too. Such a failure is the
+ * outage's, not the document's.
+ */
+export function isConnectionError(err: unknown): boolean {
+  for (
+    let e = err as { code?: unknown; message?: unknown; cause?: unknown } | null, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (/^08[0-9A-Z]{3}$/.test(code) || UNREACHABLE_SQLSTATES.has(code) || UNREACHABLE_ERRNOS.has(code))
+      return true;
+    // node-postgres says so in words only: a cut connection, and a client left unusable by one.
+    if (
+      typeof e.message === 'string' &&
+      /Connection terminated|connection error and is not queryable/i.test(e.message)
+    )
+      return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /** Whether a failure is worth retrying. Unknown errors are retried (bounded by attempts). */
 export function isRetryable(err: unknown): boolean {
   const e = err as ErrorLike | null;

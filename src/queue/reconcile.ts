@@ -5,11 +5,11 @@
 // that have gone idle (see buildMissingIndexes). Runs in every worker; a Redis lock keeps one sweep
 // at a time across machines. Stalls are treated as transient, with a cap so a
 // document that kills its worker every time still ends failed with a reason.
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { bumpRequeues, type InFlightRow, markFailed, staleInFlight } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
 import { autoSwitch, markBuildsReady, reconcileGenerations } from './generations.ts';
-import { type JobPayload, jobId, payloadFor, STAGES, type StageName } from './jobs.ts';
+import { type JobPayload, jobId, nextStage, payloadFor, STAGES, type StageName } from './jobs.ts';
 import { mapLimit } from './producer.ts';
 import { FINISHED } from './queues.ts';
 import type { Runtime } from './runtime.ts';
@@ -69,6 +69,11 @@ async function sweep(
   await markBuildsReady(rt);
 }
 
+async function isLive(queue: Queue, id: string): Promise<boolean> {
+  const job = await queue.getJob(id);
+  return job !== undefined && !FINISHED.has(await job.getState());
+}
+
 interface Lost {
   stage: StageName;
   payload: JobPayload;
@@ -84,7 +89,13 @@ async function requeueLost(rt: Runtime, rows: InFlightRow[], result: ReconcileRe
     const stage = doc.stage ?? 'extract';
     const payload = payloadFor(doc);
     const job = await rt.queues[stage].getJob(jobId(stage, payload));
-    if (job && !FINISHED.has(await job.getState())) return undefined; // still waiting or running
+    const state = job ? await job.getState() : 'missing';
+    if (!FINISHED.has(state) && state !== 'missing') return undefined; // still waiting or running
+    // Its stage completed and queued the next, which has not marked the document yet
+    // (it waits out an outage, say): the document is in flight, not lost.
+    const next = nextStage(stage);
+    if (state === 'completed' && next && (await isLive(rt.queues[next], jobId(next, payload))))
+      return undefined;
     return { stage, payload, attempts: doc.attempts, job };
   });
   const maxRequeues = rt.config.attempts * 3;

@@ -3,13 +3,13 @@
 // payload, guards the document version, times the stage, maps sluice error codes
 // to BullMQ behaviour, and enqueues the next stage once this one's output is stored.
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
+import { errorCodeOf, isConnectionError, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
 import { displayName } from '../log.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
-import { backoffDelay } from './retry.ts';
+import { retryPolicy } from './retry.ts';
 import type { Runtime } from './runtime.ts';
 import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
 import { observeStageRun } from './telemetry.ts';
@@ -27,8 +27,10 @@ export function createStageWorker(
   opts: StageWorkerOptions,
 ): Worker<JobPayload> {
   const { config, log } = rt;
+  const retry = retryPolicy(config);
   let configErrorLogged = false;
   let budgetLogged = false;
+  let outageLogged = false;
 
   const processor = async (
     job: Job<JobPayload>,
@@ -85,6 +87,8 @@ export function createStageWorker(
         await enqueue(rt.queues, next, enqueuedAt === undefined ? p : { ...p, enqueuedAt });
       }
       configErrorLogged = false;
+      if (outageLogged) log.info(`${stage} stage resumed`);
+      outageLogged = false;
       if (stage === 'embed') budgetLogged = false;
       observed({ outcome, ...(freshnessMs === undefined ? {} : { freshnessMs }) });
       return outcome;
@@ -104,11 +108,21 @@ export function createStageWorker(
         await job.moveToDelayed(Date.now() + BUDGET_RECHECK_MS, token);
         throw new DelayedError();
       }
+      if (isRetryable(err) && isConnectionError(err)) {
+        // An outage (Postgres down or restarting, a lost connection) is not the
+        // document's failure: the job goes back to wait without using an attempt and
+        // the stage holds, trying again every backoff until the server answers.
+        if (!outageLogged) log.warn(`${stage} stage paused, a server is unreachable: ${message}`);
+        outageLogged = true;
+        observed({ outcome: 'deferred', errorCode: 'CONNECTION_ERROR' });
+        await worker.rateLimit(Math.ceil(retry.delayMs(1)));
+        throw Worker.RateLimitError();
+      }
       if (code === 'RATE_LIMITED' || (code === 'CONFIG_ERROR' && stage === 'embed')) {
         // Deferred, not failed: the job goes back to wait without using an attempt.
         // A provider configuration error (bad key, unknown model) holds the whole
         // embed stage until it is fixed, instead of failing every document in turn.
-        const waitMs = code === 'RATE_LIMITED' ? backoffDelay(1, config.backoffMs, err as Error) : 30_000;
+        const waitMs = code === 'RATE_LIMITED' ? retry.delayMs(1, err) : 30_000;
         if (code === 'CONFIG_ERROR' && !configErrorLogged) {
           log.error(
             `embed stage paused: ${message.replace(/\.+$/, '')}. Documents wait in the embed queue; fix the setting and restart workers.`,
@@ -121,7 +135,8 @@ export function createStageWorker(
             .catch(() => undefined);
         }
         observed({ outcome: 'deferred', errorCode: code });
-        await worker.rateLimit(waitMs);
+        // Whole milliseconds: Redis refuses a fractional expiry, and the job would fail instead.
+        await worker.rateLimit(Math.ceil(waitMs));
         throw Worker.RateLimitError();
       }
       // The job's own attempts decide, not today's setting: it may have been queued
@@ -157,7 +172,7 @@ export function createStageWorker(
     stalledInterval: config.stalledIntervalMs,
     maxStalledCount: 5,
     settings: {
-      backoffStrategy: (attemptsMade, _type, err) => backoffDelay(attemptsMade, config.backoffMs, err),
+      backoffStrategy: (attemptsMade, _type, err) => retry.delayMs(attemptsMade, err),
     },
     autorun: true,
   });

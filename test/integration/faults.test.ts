@@ -1,15 +1,20 @@
 // Issue 2 acceptance 5: transient faults (Postgres backends terminated, Redis
 // stopped and restarted mid-run) are retried and the run completes; a permanent
-// fault (a file no extractor accepts) fails only its own document.
+// fault (a file no extractor accepts) fails only its own document. Issue #16: a
+// Postgres server down longer than attempts × backoff costs no attempt.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDocuments } from '../../src/queue/producer.ts';
+import { addStageRunSink } from '../../src/queue/telemetry.ts';
+import { freePort } from '../chaos/driver.ts';
 import { copyTextFixtures } from '../helpers/corpus.ts';
 import { ADMIN_URL } from '../helpers/db.ts';
+import { startTestPostgres } from '../helpers/pg-cluster.ts';
 import { startPipeline } from '../helpers/pipeline.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { until } from '../helpers/until.ts';
 
 let docs: ReturnType<typeof copyTextFixtures>;
 let redis: TestRedis;
@@ -39,6 +44,50 @@ async function expectOnlyGarbageFailed(
     else expect(r).toMatchObject({ status: 'done', error_code: null });
   }
 }
+
+describe('a Postgres outage', () => {
+  it('longer than attempts × backoff uses no attempt: every document ends done once it is back', async () => {
+    const server = await startTestPostgres(await freePort());
+    // 3 tries 200 ms apart would be spent in well under a second of outage.
+    const p = await startPipeline({
+      label: 'faults-pg-down',
+      env: {
+        DATABASE_URL: server.url,
+        SLUICE_ATTEMPTS: '3',
+        SLUICE_BACKOFF_MS: '200',
+        SLUICE_FAULT_INJECTION: 'chunk:before:150',
+      },
+    });
+    // Runs turned back by the outage, whether deferred (the fix) or spending an attempt.
+    let turnedBack = 0;
+    const stopCounting = addStageRunSink(() => (end) => {
+      if (end.outcome === 'deferred' || end.outcome === 'retry' || end.outcome === 'failed') turnedBack++;
+    });
+    try {
+      const summary = await p.ingest([docs.dir]);
+      await until('a document to be done', async () => {
+        const rows = await p.query("SELECT 1 FROM sluice.documents WHERE status = 'done'");
+        return rows.length > 0;
+      });
+      await server.stop();
+      // Down until the stages have been turned back many times more than a job has attempts.
+      const before = turnedBack;
+      await until('the outage to outlast every attempt', () => turnedBack - before >= 30, {
+        timeoutMs: 60_000,
+      });
+      await server.start();
+      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 45_000, intervalMs: 200 });
+      expect(waited.timedOut).toBe(false);
+      await expectOnlyGarbageFailed((sql) => p.query(sql));
+      const [max] = await p.query<{ n: number }>('SELECT max(attempts) AS n FROM sluice.documents');
+      expect(max?.n).toBe(1);
+    } finally {
+      stopCounting();
+      await p.close();
+      await server.close();
+    }
+  });
+});
 
 describe('transient and permanent faults', () => {
   it('survives its Postgres connections being terminated twice mid-run', async () => {
