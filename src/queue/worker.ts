@@ -2,8 +2,17 @@
 // backoff, retention, locks, stalls, rate limits, shutdown). It validates the
 // payload, guards the document version, times the stage, maps sluice error codes
 // to BullMQ behaviour, and enqueues the next stage once this one's output is stored.
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { errorCodeOf, isConnectionError, isRetryable, messageOf, SluiceError } from '../errors.ts';
+import {
+  errorCodeOf,
+  isConnectionError,
+  isRedisFull,
+  isRetryable,
+  messageOf,
+  SluiceError,
+} from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
 import { displayName } from '../log.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
@@ -31,6 +40,7 @@ export function createStageWorker(
   let configErrorLogged = false;
   let budgetLogged = false;
   let outageLogged = false;
+  let fullLogged = false;
 
   const processor = async (
     job: Job<JobPayload>,
@@ -87,8 +97,9 @@ export function createStageWorker(
         await enqueue(rt.queues, next, enqueuedAt === undefined ? p : { ...p, enqueuedAt });
       }
       configErrorLogged = false;
-      if (outageLogged) log.info(`${stage} stage resumed`);
+      if (outageLogged || fullLogged) log.info(`${stage} stage resumed`);
       outageLogged = false;
+      fullLogged = false;
       if (stage === 'embed') budgetLogged = false;
       observed({ outcome, ...(freshnessMs === undefined ? {} : { freshnessMs }) });
       return outcome;
@@ -107,6 +118,22 @@ export function createStageWorker(
         observed({ outcome: 'deferred', errorCode: code });
         await job.moveToDelayed(Date.now() + BUDGET_RECHECK_MS, token);
         throw new DelayedError();
+      }
+      if (isRedisFull(err)) {
+        // Redis is full (maxmemory, noeviction): back-pressure, not the document's
+        // failure. The job waits without using an attempt and the stage holds until
+        // writes are accepted again. Setting the stage's rate limit is a write Redis
+        // may refuse too; then this job's slot holds instead, which holds the stage
+        // as every slot fills.
+        if (!fullLogged)
+          log.warn(
+            `${stage} stage paused: Redis is out of memory (maxmemory reached, noeviction). Jobs wait; free memory or raise maxmemory and they resume.`,
+          );
+        fullLogged = true;
+        observed({ outcome: 'deferred', errorCode: 'QUEUE_FULL' });
+        const waitMs = Math.ceil(retry.delayMs(1));
+        await worker.rateLimit(waitMs).catch(() => sleep(waitMs));
+        throw Worker.RateLimitError();
       }
       if (isRetryable(err) && isConnectionError(err)) {
         // An outage (Postgres down or restarting, a lost connection) is not the

@@ -4,6 +4,7 @@
 // Postgres server down longer than attempts × backoff costs no attempt.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDocuments } from '../../src/queue/producer.ts';
@@ -44,6 +45,55 @@ async function expectOnlyGarbageFailed(
     else expect(r).toMatchObject({ status: 'done', error_code: null });
   }
 }
+
+describe('Redis out of memory (maxmemory, noeviction)', () => {
+  it('holds the stages without failing a document, and resumes by itself once memory is raised', async () => {
+    const full = await startTestRedis();
+    const admin = new Redis(full.url);
+    const p = await startPipeline({
+      label: 'faults-redis-full',
+      env: {
+        REDIS_URL: full.url,
+        SLUICE_ATTEMPTS: '3',
+        SLUICE_BACKOFF_MS: '200',
+        SLUICE_FAULT_INJECTION: 'extract:before:1000',
+        // Locks outlive the test's time at maxmemory: a job in hand keeps its lock,
+        // so its failure is handled as a failure (not a stall).
+        SLUICE_LOCK_DURATION_MS: '30000',
+        SLUICE_STALLED_INTERVAL_MS: '15000',
+      },
+    });
+    let turnedBack = 0;
+    const stopCounting = addStageRunSink(() => (end) => {
+      if (end.outcome === 'deferred' || end.outcome === 'retry' || end.outcome === 'failed') turnedBack++;
+    });
+    try {
+      const summary = await p.ingest([docs.dir]);
+      await until('extract jobs in hand', async () => {
+        const rows = await p.query("SELECT 1 FROM sluice.documents WHERE status = 'processing'");
+        return rows.length > 0;
+      });
+      // From now on Redis refuses every write that needs memory: the stages in hand
+      // cannot queue the next, and no worker can take more.
+      await admin.config('SET', 'maxmemory', '1');
+      await until('the stages to be turned back by the full Redis', () => turnedBack >= 3, {
+        timeoutMs: 60_000,
+      });
+      await admin.config('SET', 'maxmemory', '0');
+      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 60_000, intervalMs: 200 });
+      expect(waited.timedOut).toBe(false);
+      await expectOnlyGarbageFailed((sql) => p.query(sql));
+      const [max] = await p.query<{ n: number }>('SELECT max(attempts) AS n FROM sluice.documents');
+      expect(max?.n).toBe(1);
+    } finally {
+      stopCounting();
+      await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
+      admin.disconnect();
+      await p.close();
+      await full.close();
+    }
+  });
+});
 
 describe('a Postgres outage', () => {
   it('longer than attempts × backoff uses no attempt: every document ends done once it is back', async () => {

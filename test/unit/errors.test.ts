@@ -1,6 +1,6 @@
 // Error codes decide retry behaviour, including for errors that lost their class.
 import { describe, expect, it } from 'vitest';
-import { errorCodeOf, isConnectionError, isRetryable, SluiceError } from '../../src/errors.ts';
+import { errorCodeOf, isConnectionError, isRedisFull, isRetryable, SluiceError } from '../../src/errors.ts';
 import { displayName, redact } from '../../src/log.ts';
 
 describe('isConnectionError', () => {
@@ -32,6 +32,20 @@ describe('isConnectionError', () => {
     expect(isConnectionError(withCode('P0001'))).toBe(false);
     expect(isConnectionError(new SluiceError('CORRUPT_FILE', 'x'))).toBe(false);
     expect(isConnectionError(undefined)).toBe(false);
+  });
+});
+
+describe('isRedisFull', () => {
+  it("knows Redis's refusal at maxmemory, from a command or inside a script", () => {
+    expect(isRedisFull(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBe(true);
+    expect(
+      isRedisFull(
+        new Error(
+          "OOM command not allowed when used memory > 'maxmemory'. script: c35b, on @user_script:27.",
+        ),
+      ),
+    ).toBe(true);
+    expect(isRedisFull(new Error('ERR value is not an integer or out of range'))).toBe(false);
   });
 });
 
