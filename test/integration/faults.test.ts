@@ -13,7 +13,7 @@ import { freePort } from '../chaos/driver.ts';
 import { copyTextFixtures } from '../helpers/corpus.ts';
 import { ADMIN_URL } from '../helpers/db.ts';
 import { startTestPostgres } from '../helpers/pg-cluster.ts';
-import { startPipeline } from '../helpers/pipeline.ts';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { until } from '../helpers/until.ts';
 
@@ -46,6 +46,27 @@ async function expectOnlyGarbageFailed(
   }
 }
 
+/** Counts stage runs turned back, whether deferred (no attempt used) or spending an attempt. */
+function countTurnedBack(): { readonly n: number; stop(): void } {
+  let n = 0;
+  const remove = addStageRunSink(() => (end) => {
+    if (end.outcome === 'deferred' || end.outcome === 'retry' || end.outcome === 'failed') n++;
+  });
+  return {
+    get n() {
+      return n;
+    },
+    stop: () => void remove(),
+  };
+}
+
+/** Every document done but the garbage one, and none of them tried twice. */
+async function expectDoneWithoutSpentAttempts(p: TestPipeline): Promise<void> {
+  await expectOnlyGarbageFailed((sql) => p.query(sql));
+  const [max] = await p.query<{ n: number }>('SELECT max(attempts) AS n FROM sluice.documents');
+  expect(max?.n).toBe(1);
+}
+
 describe('Redis out of memory (maxmemory, noeviction)', () => {
   it('holds the stages without failing a document, and resumes by itself once memory is raised', async () => {
     const full = await startTestRedis();
@@ -63,10 +84,7 @@ describe('Redis out of memory (maxmemory, noeviction)', () => {
         SLUICE_STALLED_INTERVAL_MS: '15000',
       },
     });
-    let turnedBack = 0;
-    const stopCounting = addStageRunSink(() => (end) => {
-      if (end.outcome === 'deferred' || end.outcome === 'retry' || end.outcome === 'failed') turnedBack++;
-    });
+    const turnedBack = countTurnedBack();
     try {
       const summary = await p.ingest([docs.dir]);
       await until('extract jobs in hand', async () => {
@@ -76,17 +94,15 @@ describe('Redis out of memory (maxmemory, noeviction)', () => {
       // From now on Redis refuses every write that needs memory: the stages in hand
       // cannot queue the next, and no worker can take more.
       await admin.config('SET', 'maxmemory', '1');
-      await until('the stages to be turned back by the full Redis', () => turnedBack >= 3, {
+      await until('the stages to be turned back by the full Redis', () => turnedBack.n >= 3, {
         timeoutMs: 60_000,
       });
       await admin.config('SET', 'maxmemory', '0');
       const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 60_000, intervalMs: 200 });
       expect(waited.timedOut).toBe(false);
-      await expectOnlyGarbageFailed((sql) => p.query(sql));
-      const [max] = await p.query<{ n: number }>('SELECT max(attempts) AS n FROM sluice.documents');
-      expect(max?.n).toBe(1);
+      await expectDoneWithoutSpentAttempts(p);
     } finally {
-      stopCounting();
+      turnedBack.stop();
       await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
       admin.disconnect();
       await p.close();
@@ -108,11 +124,7 @@ describe('a Postgres outage', () => {
         SLUICE_FAULT_INJECTION: 'chunk:before:150',
       },
     });
-    // Runs turned back by the outage, whether deferred (the fix) or spending an attempt.
-    let turnedBack = 0;
-    const stopCounting = addStageRunSink(() => (end) => {
-      if (end.outcome === 'deferred' || end.outcome === 'retry' || end.outcome === 'failed') turnedBack++;
-    });
+    const turnedBack = countTurnedBack();
     try {
       const summary = await p.ingest([docs.dir]);
       await until('a document to be done', async () => {
@@ -121,18 +133,16 @@ describe('a Postgres outage', () => {
       });
       await server.stop();
       // Down until the stages have been turned back many times more than a job has attempts.
-      const before = turnedBack;
-      await until('the outage to outlast every attempt', () => turnedBack - before >= 30, {
+      const before = turnedBack.n;
+      await until('the outage to outlast every attempt', () => turnedBack.n - before >= 30, {
         timeoutMs: 60_000,
       });
       await server.start();
       const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 45_000, intervalMs: 200 });
       expect(waited.timedOut).toBe(false);
-      await expectOnlyGarbageFailed((sql) => p.query(sql));
-      const [max] = await p.query<{ n: number }>('SELECT max(attempts) AS n FROM sluice.documents');
-      expect(max?.n).toBe(1);
+      await expectDoneWithoutSpentAttempts(p);
     } finally {
-      stopCounting();
+      turnedBack.stop();
       await p.close();
       await server.close();
     }
