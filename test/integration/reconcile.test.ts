@@ -3,10 +3,12 @@
 // getting interrupted — nothing is left 'processing' forever.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMissingIndexes } from '../../src/loaders/pgvector.ts';
-import { jobId, type StageName } from '../../src/queue/jobs.ts';
+import { jobId, payloadFor, type StageName } from '../../src/queue/jobs.ts';
 import { waitForDocuments } from '../../src/queue/producer.ts';
+import { enqueue } from '../../src/queue/queues.ts';
 import { reconcile } from '../../src/queue/reconcile.ts';
 import { startWorkers } from '../../src/queue/supervisor.ts';
 import { scratchDir } from '../helpers/corpus.ts';
@@ -59,6 +61,43 @@ describe('reconciler', () => {
     } finally {
       await workers.close();
     }
+  });
+
+  it('leaves a document whose stage completed and whose next job waits (an outage kept it from marking the document)', async () => {
+    writeFileSync(join(scratch.dir, 'between.txt'), 'a document between two stages');
+    const summary = await p.ingest([join(scratch.dir, 'between.txt')]);
+    const id = summary.ids[0]!;
+    const [doc] = await p.query<{ id: string; content_hash: string; collection: string; uri: string }>(
+      'SELECT id, content_hash, collection, uri FROM sluice.documents WHERE id = $1',
+      [id],
+    );
+    const payload = payloadFor(doc!);
+    // The extract job completes (a bare worker stands in for the stage) and queues chunk, whose
+    // worker could not mark the document yet: it still says processing at extract, untouched.
+    const connection = p.rt.redis.duplicate({ maxRetriesPerRequest: null });
+    const bare = new Worker('extract', async () => 'done', { connection, prefix: p.config.queuePrefix });
+    try {
+      await until('the extract job to complete', async () => {
+        const job = await p.rt.queues.extract.getJob(jobId('extract', payload));
+        return (await job?.getState()) === 'completed';
+      });
+    } finally {
+      await bare.close();
+      connection.disconnect();
+    }
+    await enqueue(p.rt.queues, 'chunk', payload);
+    await p.query(
+      `UPDATE sluice.documents SET status = 'processing', stage = 'extract', updated_at = now() - interval '1 hour' WHERE id = $1`,
+      [id],
+    );
+    const result = await reconcile(p.rt, { staleMs: 60_000 });
+    expect(result.requeued).toBe(0);
+    const [after] = await p.query<{ attempts: number }>(
+      'SELECT attempts FROM sluice.documents WHERE id = $1',
+      [id],
+    );
+    expect(after?.attempts).toBe(0);
+    await p.rt.queues.chunk.obliterate({ force: true });
   });
 
   it('fails a document that was interrupted too many times, with a reason', async () => {
