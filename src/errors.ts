@@ -125,6 +125,15 @@ export function isConnectionError(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether Redis refused a write because it is full (maxmemory reached under
+ * noeviction): back-pressure from the queues, not a failure of the job's document.
+ */
+export function isRedisFull(err: unknown): boolean {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /\bOOM command not allowed/.test(message);
+}
+
 /** Whether a failure is worth retrying. Unknown errors are retried (bounded by attempts). */
 export function isRetryable(err: unknown): boolean {
   const e = err as ErrorLike | null;

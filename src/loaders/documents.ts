@@ -188,26 +188,44 @@ export interface InFlightRow {
   attempts: number;
 }
 
-/** Documents queued or processing that nothing has touched for staleMs, oldest first. */
-export async function staleInFlight(pool: Pool, staleMs: number, limit: number): Promise<InFlightRow[]> {
+/**
+ * Documents queued or processing that nothing has touched for staleMs, by id,
+ * `limit` at a time from after `afterId` (a sweep pages through all of them).
+ */
+export async function staleInFlight(
+  pool: Pool,
+  staleMs: number,
+  limit: number,
+  afterId = 0,
+): Promise<InFlightRow[]> {
   const { rows } = await pool.query<InFlightRow>(
     `SELECT id, collection, uri, content_hash, stage, attempts FROM sluice.documents
      WHERE status = ANY($3::text[]) AND content_hash IS NOT NULL
        AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
-     ORDER BY updated_at LIMIT $2`,
-    [staleMs, limit, [...IN_FLIGHT]],
+       AND id > $4
+     ORDER BY id LIMIT $2`,
+    [staleMs, limit, [...IN_FLIGHT], afterId],
   );
   return rows;
 }
 
-/** Counts a re-queue against the document (and touches it), if it is still that version in flight. */
-export async function bumpRequeue(pool: Pool, id: number, hash: string): Promise<boolean> {
-  const { rowCount } = await pool.query(
-    `UPDATE sluice.documents SET attempts = attempts + 1, updated_at = now()
-     WHERE id = $1 AND content_hash = $2 AND status = ANY($3::text[])`,
-    [id, hash, [...IN_FLIGHT]],
+/**
+ * Counts a re-queue against each document (and touches it) that is still that
+ * version in flight; returns the ids it counted.
+ */
+export async function bumpRequeues(
+  pool: Pool,
+  docs: readonly { id: number; hash: string }[],
+): Promise<Set<number>> {
+  if (docs.length === 0) return new Set();
+  const { rows } = await pool.query<{ id: string }>(
+    `UPDATE sluice.documents d SET attempts = d.attempts + 1, updated_at = now()
+     FROM unnest($1::bigint[], $2::text[]) AS t(id, hash)
+     WHERE d.id = t.id AND d.content_hash = t.hash AND d.status = ANY($3::text[])
+     RETURNING d.id`,
+    [docs.map((d) => d.id), docs.map((d) => d.hash), [...IN_FLIGHT]],
   );
-  return rowCount === 1;
+  return new Set(rows.map((r) => Number(r.id)));
 }
 
 /** Failed (or stale) documents among ids, with their reasons, and done documents with their chunk count. */

@@ -2,18 +2,25 @@
 // worker; instead of one small request each, their texts are pooled and packed
 // into full requests (inputs and tokens per request), results routed back to
 // each caller. Rate limits, 429s, 5xx and configuration errors are handled here
-// once, so a job sees either its vectors or one meaningful error.
+// once, so a job sees either its vectors or one meaningful error. A 5xx or network
+// failure is retried here under the one retry policy (retry.ts); once that is spent
+// the error is final for the jobs too, so tries never multiply.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Embedder, FittedInput } from '../embedders/types.ts';
 import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { type RetryPolicy, retryPolicy } from './retry.ts';
 
 export interface EmbedServiceOptions {
   embedder: Embedder;
   /** Shared budget (see rate-limit.ts); without it only the provider's 429s pace us. */
   limiter?: RateLimiter | undefined;
-  /** Attempts after a 5xx or network failure before callers are rejected (default 5). 429s never count. */
-  maxRetries?: number;
+  /**
+   * Tries of a request that fails with a 5xx or network error, and the backoff
+   * between them (default 6 tries from 500 ms). 429s never count. Once spent, callers
+   * get the error marked not retryable: their jobs must not try again.
+   */
+  retry?: RetryPolicy;
   /** How long a partial batch waits for more texts before it is sent when no request is out (default 25 ms). */
   lingerMs?: number;
   /**
@@ -25,7 +32,7 @@ export interface EmbedServiceOptions {
   maxInFlight?: number;
   /** A tighter token cap per request than the embedder's own. */
   maxBatchTokens?: number;
-  /** First retry delay; doubles per attempt with full jitter (default 500 ms, capped at 30 s). */
+  /** First delay after a 429 without Retry-After; doubles per 429 with full jitter (default 500 ms, capped at 30 s). */
   backoffMs?: number;
   /** A batch deferred by 429s longer than this fails with RATE_LIMITED, to be retried by the job (default 10 min). */
   maxRateLimitWaitMs?: number;
@@ -82,7 +89,7 @@ interface Item extends FittedInput {
 /** Creates the per-process batching service around one embedder. */
 export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
   const { embedder, limiter } = opts;
-  const maxRetries = opts.maxRetries ?? 5;
+  const retry = opts.retry ?? retryPolicy({ attempts: 6, backoffMs: 500 });
   const lingerMs = opts.lingerMs ?? 25;
   const maxLingerMs = Math.max(lingerMs, opts.maxLingerMs ?? 1000);
   const maxInFlight = opts.maxInFlight ?? 4;
@@ -232,14 +239,17 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
           if (opts.configErrorHoldMs) held = { err, until: Date.now() + opts.configErrorHoldMs };
           return failAll([...live, ...queue], err);
         }
-        if (isRetryable(err) && attempts < maxRetries) {
-          attempts++;
+        if (!isRetryable(err)) {
+          s.failedRequests++;
+          return failAll(live, err);
+        }
+        if (++attempts < retry.attempts) {
           s.retries++;
-          await sleep(backoff(attempts, retryAfter));
+          await sleep(retry.delayMs(attempts, err));
           continue;
         }
         s.failedRequests++;
-        return failAll(live, err);
+        return failAll(live, spent(err, attempts));
       }
     }
   }
@@ -280,4 +290,10 @@ export function createEmbedService(opts: EmbedServiceOptions): EmbedService {
       });
     },
   };
+}
+
+/** The error once the retry policy is spent on it: same code, final for the job. */
+function spent(err: unknown, tries: number): SluiceError {
+  const message = `${messageOf(err).replace(/\.+$/, '')} (tried ${tries} times)`;
+  return new SluiceError(errorCodeOf(err), message, { retryable: false, cause: err });
 }

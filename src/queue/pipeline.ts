@@ -13,6 +13,7 @@ import { type ChunkOptions, chunkFingerprint } from '../transforms/chunk.ts';
 import type { RedisClient } from './connection.ts';
 import { createEmbedService, type EmbedService } from './embed-service.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
+import { retryPolicy } from './retry.ts';
 
 /** What a generation is built with; stored in sluice.collection_generations. */
 export interface PipelineSettings {
@@ -102,7 +103,8 @@ export async function createPipeline(
   const embedService = createEmbedService({
     embedder: emb,
     limiter,
-    maxRetries: config.attempts,
+    // The same tries and backoff as a job: a provider 5xx is retried here, not again by the job.
+    retry: retryPolicy(config),
     // Matches the worker's 30 s deferral of a configuration error: jobs that reach
     // the service meanwhile get the same answer without another rejected request.
     configErrorHoldMs: 30_000,

@@ -2,28 +2,30 @@
 // backoff, retention, locks, stalls, rate limits, shutdown). It validates the
 // payload, guards the document version, times the stage, maps sluice error codes
 // to BullMQ behaviour, and enqueues the next stage once this one's output is stored.
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
+import {
+  errorCodeOf,
+  isConnectionError,
+  isRedisFull,
+  isRetryable,
+  messageOf,
+  SluiceError,
+} from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
 import { escapeControls } from '../terminal-text.ts';
 import { duplicateForWorker } from './connection.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
+import { retryPolicy } from './retry.ts';
 import type { Runtime } from './runtime.ts';
 import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
 import { observeStageRun } from './telemetry.ts';
 
 export interface StageWorkerOptions {
   concurrency: number;
-}
-
-/** Backoff: exponential with full jitter, never sooner than the provider's Retry-After. */
-export function backoffDelay(attemptsMade: number, baseMs: number, err?: Error): number {
-  const exp = baseMs * 2 ** Math.max(0, attemptsMade - 1);
-  const jittered = exp / 2 + Math.random() * (exp / 2);
-  const retryAfter = (err as SluiceError | undefined)?.retryAfterSec;
-  return Math.max(jittered, typeof retryAfter === 'number' ? retryAfter * 1000 : 0);
 }
 
 /** How often a document held by a spent embedding budget looks again. */
@@ -35,8 +37,11 @@ export function createStageWorker(
   opts: StageWorkerOptions,
 ): Worker<JobPayload> {
   const { config, log } = rt;
+  const retry = retryPolicy(config);
   let configErrorLogged = false;
   let budgetLogged = false;
+  let outageLogged = false;
+  let fullLogged = false;
 
   const processor = async (
     job: Job<JobPayload>,
@@ -93,6 +98,9 @@ export function createStageWorker(
         await enqueue(rt.queues, next, enqueuedAt === undefined ? p : { ...p, enqueuedAt });
       }
       configErrorLogged = false;
+      if (outageLogged || fullLogged) log.info(`${stage} stage resumed`);
+      outageLogged = false;
+      fullLogged = false;
       if (stage === 'embed') budgetLogged = false;
       observed({ outcome, ...(freshnessMs === undefined ? {} : { freshnessMs }) });
       return outcome;
@@ -112,11 +120,37 @@ export function createStageWorker(
         await job.moveToDelayed(Date.now() + BUDGET_RECHECK_MS, token);
         throw new DelayedError();
       }
+      if (isRedisFull(err)) {
+        // Redis is full (maxmemory, noeviction): back-pressure, not the document's
+        // failure. The job waits without using an attempt and the stage holds until
+        // writes are accepted again. Setting the stage's rate limit is a write Redis
+        // may refuse too; then this job's slot holds instead, which holds the stage
+        // as every slot fills.
+        if (!fullLogged)
+          log.warn(
+            `${stage} stage paused: Redis is out of memory (maxmemory reached, noeviction). Jobs wait; free memory or raise maxmemory and they resume.`,
+          );
+        fullLogged = true;
+        observed({ outcome: 'deferred', errorCode: 'QUEUE_FULL' });
+        const waitMs = Math.ceil(retry.delayMs(1));
+        await worker.rateLimit(waitMs).catch(() => sleep(waitMs));
+        throw Worker.RateLimitError();
+      }
+      if (isRetryable(err) && isConnectionError(err)) {
+        // An outage (Postgres down or restarting, a lost connection) is not the
+        // document's failure: the job goes back to wait without using an attempt and
+        // the stage holds, trying again every backoff until the server answers.
+        if (!outageLogged) log.warn(`${stage} stage paused, a server is unreachable: ${message}`);
+        outageLogged = true;
+        observed({ outcome: 'deferred', errorCode: 'CONNECTION_ERROR' });
+        await worker.rateLimit(Math.ceil(retry.delayMs(1)));
+        throw Worker.RateLimitError();
+      }
       if (code === 'RATE_LIMITED' || (code === 'CONFIG_ERROR' && stage === 'embed')) {
         // Deferred, not failed: the job goes back to wait without using an attempt.
         // A provider configuration error (bad key, unknown model) holds the whole
         // embed stage until it is fixed, instead of failing every document in turn.
-        const waitMs = code === 'RATE_LIMITED' ? backoffDelay(1, config.backoffMs, err as Error) : 30_000;
+        const waitMs = code === 'RATE_LIMITED' ? retry.delayMs(1, err) : 30_000;
         if (code === 'CONFIG_ERROR' && !configErrorLogged) {
           log.error(
             `embed stage paused: ${message.replace(/\.+$/, '')}. Documents wait in the embed queue; fix the setting and restart workers.`,
@@ -129,10 +163,13 @@ export function createStageWorker(
             .catch(() => undefined);
         }
         observed({ outcome: 'deferred', errorCode: code });
-        await worker.rateLimit(waitMs);
+        // Whole milliseconds: Redis refuses a fractional expiry, and the job would fail instead.
+        await worker.rateLimit(Math.ceil(waitMs));
         throw Worker.RateLimitError();
       }
-      const final = !isRetryable(err) || attempt >= config.attempts;
+      // The job's own attempts decide, not today's setting: it may have been queued
+      // by a producer configured otherwise, and BullMQ retries it that often.
+      const final = !isRetryable(err) || attempt >= (job.opts.attempts ?? config.attempts);
       if (payload && final) {
         await progressOf(rt, payload)
           .fail({ code, message, stage, attempts: attempt })
@@ -163,7 +200,7 @@ export function createStageWorker(
     stalledInterval: config.stalledIntervalMs,
     maxStalledCount: 5,
     settings: {
-      backoffStrategy: (attemptsMade, _type, err) => backoffDelay(attemptsMade, config.backoffMs, err),
+      backoffStrategy: (attemptsMade, _type, err) => retry.delayMs(attemptsMade, err),
     },
     autorun: true,
   });

@@ -1,7 +1,8 @@
-// Chaos driver (issue 5): ingests a mixed corpus with several `sluice worker`
+// Chaos driver (issue 5, #16): ingests a mixed corpus with several `sluice worker`
 // processes while it SIGKILLs workers, kills and restarts its own Redis
-// (appendonly), terminates the database's Postgres backends and lets the embedding
-// server answer 429s and 5xx. It then processes the same final corpus in a clean
+// (appendonly), terminates the database's Postgres backends, stops and restarts its
+// own Postgres server (a cluster of its own) and lets the embedding server answer
+// 429s and 5xx. It then processes the same final corpus in a clean
 // run and compares the two databases. Used by `npm run test:chaos` (full) and
 // test/integration/chaos.test.ts (bounded).
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { runCli, spawnWorker, waitExit } from '../helpers/cli.ts';
 import { type EmbedServer, startEmbedServer } from '../helpers/embed-server.ts';
+import { startTestPostgres } from '../helpers/pg-cluster.ts';
 import { type CorpusFile, makeCorpus, writeDoc } from './corpus.ts';
 
 export interface ChaosOptions {
@@ -26,6 +28,9 @@ export interface ChaosOptions {
   minKills: number;
   redisRestarts: number;
   pgTerminations: number;
+  /** Postgres server stops (each down for pgDownMs, then started again); > 0 puts the chaos database on a cluster of its own. */
+  pgStops?: number;
+  pgDownMs?: number;
   adminUrl?: string;
   log?: (line: string) => void;
 }
@@ -38,6 +43,7 @@ export interface ChaosResult {
   workerStarts: number;
   redisRestarts: number;
   pgTerminations: number;
+  pgStops: number;
   backendsTerminated: number;
   stormsAnd5xx: { r429: number; r5xx: number; requests: number };
   edited: number;
@@ -412,8 +418,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     await redis.start();
     const files = await makeCorpus(corpusDir, opts.docs);
     log(`corpus: ${files.length} files in ${corpusDir}`);
-    const chaosUrl = await createDatabase(adminUrl, dbChaos);
-    cleanup.push(() => dropDatabase(adminUrl, dbChaos));
+    // Stopping a Postgres server needs one of our own (the shared one must stay up).
+    const ownPg = opts.pgStops ? await startTestPostgres(await freePort()) : undefined;
+    if (ownPg) cleanup.push(() => ownPg.close());
+    const chaosAdminUrl = ownPg ? ownPg.url.replace(/\/sluice$/, '/postgres') : adminUrl;
+    const chaosDb = ownPg ? 'sluice' : dbChaos;
+    const chaosUrl = ownPg ? ownPg.url : await createDatabase(adminUrl, dbChaos);
+    if (!ownPg) cleanup.push(() => dropDatabase(adminUrl, dbChaos));
     const env = workerEnv(chaosUrl, redis.url, `chaos-${tag}`, embed);
     await cliRetry(['migrate'], env);
 
@@ -471,8 +482,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         at: 0.15 + (0.7 * i) / opts.pgTerminations,
         name: 'pg_terminate_backend',
         run: async () => {
-          backends += await terminateBackends(adminUrl, dbChaos);
+          backends += await terminateBackends(chaosAdminUrl, chaosDb);
           pgTerminations++;
+        },
+      });
+    let pgStops = 0;
+    for (let i = 0; i < (opts.pgStops ?? 0); i++)
+      events.push({
+        at: 0.3 + (0.5 * i) / (opts.pgStops ?? 1),
+        name: 'postgres stop+start',
+        run: async () => {
+          await ownPg?.stop();
+          await sleep(opts.pgDownMs ?? 5000);
+          await ownPg?.start();
+          pgStops++;
         },
       });
     for (const at of [0.2, 0.55])
@@ -549,6 +572,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       workerStarts: fleet.starts,
       redisRestarts,
       pgTerminations,
+      pgStops,
       backendsTerminated: backends,
       stormsAnd5xx: traffic,
       edited: editA!.length + editB!.length,
@@ -569,7 +593,7 @@ export function formatResult(r: ChaosResult): string {
   return [
     `chaos run ${r.ok ? 'PASSED' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s`,
     `  documents ${r.documents} (edited ${r.edited}, deleted ${r.deleted})`,
-    `  worker SIGKILLs ${r.kills} (worker starts ${r.workerStarts}), Redis crash+restarts ${r.redisRestarts}, pg_terminate_backend rounds ${r.pgTerminations} (${r.backendsTerminated} backends)`,
+    `  worker SIGKILLs ${r.kills} (worker starts ${r.workerStarts}), Redis crash+restarts ${r.redisRestarts}, pg_terminate_backend rounds ${r.pgTerminations} (${r.backendsTerminated} backends), Postgres stop+starts ${r.pgStops}`,
     `  embedding server: ${r.stormsAnd5xx.requests} requests, ${r.stormsAnd5xx.r429} × 429, ${r.stormsAnd5xx.r5xx} × 5xx`,
     `  chaos: ${JSON.stringify(r.chaos)}`,
     `  clean: ${JSON.stringify(r.clean)}`,

@@ -14,6 +14,8 @@ const result = await runChaos({
   minKills: arg('kills', 50),
   redisRestarts: arg('redis-restarts', 3),
   pgTerminations: arg('pg-terminations', 3),
+  pgStops: arg('pg-stops', 3),
+  pgDownMs: arg('pg-down-seconds', 8) * 1000,
 });
 process.stdout.write(`${formatResult(result)}\n`);
 process.exitCode = result.ok ? 0 : 1;

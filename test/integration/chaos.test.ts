@@ -1,6 +1,7 @@
-// Bounded chaos run inside `npm test` (issue 5): ≥ 3 `sluice worker` processes,
+// Bounded chaos run inside `npm test` (issue 5, #16): ≥ 3 `sluice worker` processes,
 // ≥ 10 SIGKILLs, two Redis crash+restarts (appendonly), two rounds of
-// pg_terminate_backend and an embedding server answering 429s and 5xx; the final
+// pg_terminate_backend, two Postgres server stops (a cluster of its own, down 4 s
+// each) and an embedding server answering 429s and 5xx; the final
 // database must equal a clean run of the same corpus. The full run is `npm run test:chaos`.
 import { describe, expect, it } from 'vitest';
 import { formatResult, runChaos } from '../chaos/driver.ts';
@@ -14,6 +15,8 @@ describe('chaos (bounded)', () => {
       minKills: 10,
       redisRestarts: 2,
       pgTerminations: 2,
+      pgStops: 2,
+      pgDownMs: 4000,
       log: () => undefined,
     });
     process.stderr.write(`${formatResult(result)}\n`);
@@ -21,6 +24,7 @@ describe('chaos (bounded)', () => {
     expect(result.kills).toBeGreaterThanOrEqual(10);
     expect(result.redisRestarts).toBeGreaterThanOrEqual(2);
     expect(result.pgTerminations).toBeGreaterThanOrEqual(2);
+    expect(result.pgStops).toBe(2);
     expect(result.stormsAnd5xx.r429).toBeGreaterThan(0);
     expect(result.chaos.statuses.failed).toBeGreaterThan(0); // the bad files, each with a code
     expect(result.chaos.statuses.deleted).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAIEmbedder } from '../../src/embedders/openai.ts';
 import { createEmbedService } from '../../src/queue/embed-service.ts';
 import { createRateLimiter } from '../../src/queue/rate-limit.ts';
+import { retryPolicy } from '../../src/queue/retry.ts';
 import { type EmbedServer, type RecordedRequest, startEmbedServer } from '../helpers/embed-server.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -75,10 +76,11 @@ describe('shared rate limiter', () => {
       const { createOpenAIEmbedder } = await import(${JSON.stringify(src('embedders/openai.ts'))});
       const { createEmbedService } = await import(${JSON.stringify(src('queue/embed-service.ts'))});
       const { createRateLimiter } = await import(${JSON.stringify(src('queue/rate-limit.ts'))});
+      const { retryPolicy } = await import(${JSON.stringify(src('queue/retry.ts'))});
       const embedder = await createOpenAIEmbedder({ baseUrl: ${JSON.stringify(server.openaiBaseUrl)}, maxBatch: 64, maxBatchTokens: 2000 });
       const limiter = createRateLimiter({ redis: ${JSON.stringify(REDIS_URL)}, prefix: ${JSON.stringify(PREFIX)},
         key: 'openai:text-embedding-3-small', windowMs: ${windowMs}, ...${JSON.stringify(budget)} });
-      const svc = createEmbedService({ embedder, limiter, maxRetries: 0 });
+      const svc = createEmbedService({ embedder, limiter, retry: retryPolicy({ attempts: 1, backoffMs: 10 }) });
       const texts = Array.from({ length: 60 }, (_, i) => 'process ' + process.pid + ' text ' + i + ' ' + 'lorem ipsum dolor sit amet '.repeat(12));
       const out = await Promise.all([0, 1, 2].map((k) => svc.embedMany(texts.slice(k * 20, k * 20 + 20))));
       console.log(JSON.stringify({ vectors: out.flat().length, ...svc.stats() }));
@@ -130,7 +132,12 @@ describe('shared rate limiter', () => {
       requestsPerWindow: 100,
       windowMs: 1000,
     });
-    const svc = createEmbedService({ embedder, limiter, maxRetries: 6, backoffMs: 10 });
+    const svc = createEmbedService({
+      embedder,
+      limiter,
+      retry: retryPolicy({ attempts: 7, backoffMs: 10 }),
+      backoffMs: 10,
+    });
     const texts = Array.from({ length: 200 }, (_, i) => `storm text ${i} with a few more words`);
     expect(await svc.embedMany(texts)).toHaveLength(200);
     expect(svc.stats()).toMatchObject({ rateLimited: 5, failedRequests: 0 });

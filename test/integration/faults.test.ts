@@ -1,15 +1,21 @@
 // Issue 2 acceptance 5: transient faults (Postgres backends terminated, Redis
 // stopped and restarted mid-run) are retried and the run completes; a permanent
-// fault (a file no extractor accepts) fails only its own document.
+// fault (a file no extractor accepts) fails only its own document. Issue #16: a
+// Postgres server down longer than attempts × backoff costs no attempt.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForDocuments } from '../../src/queue/producer.ts';
+import { addStageRunSink } from '../../src/queue/telemetry.ts';
+import { freePort } from '../chaos/driver.ts';
 import { copyTextFixtures } from '../helpers/corpus.ts';
 import { ADMIN_URL } from '../helpers/db.ts';
-import { startPipeline } from '../helpers/pipeline.ts';
+import { startTestPostgres } from '../helpers/pg-cluster.ts';
+import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { until } from '../helpers/until.ts';
 
 let docs: ReturnType<typeof copyTextFixtures>;
 let redis: TestRedis;
@@ -39,6 +45,109 @@ async function expectOnlyGarbageFailed(
     else expect(r).toMatchObject({ status: 'done', error_code: null });
   }
 }
+
+/** Counts stage runs turned back, whether deferred (no attempt used) or spending an attempt. */
+function countTurnedBack(): { readonly n: number; stop(): void } {
+  let n = 0;
+  const remove = addStageRunSink(() => (end) => {
+    if (end.outcome === 'deferred' || end.outcome === 'retry' || end.outcome === 'failed') n++;
+  });
+  return {
+    get n() {
+      return n;
+    },
+    stop: () => void remove(),
+  };
+}
+
+/** Every document done but the garbage one, and none of them tried twice. */
+async function expectDoneWithoutSpentAttempts(p: TestPipeline): Promise<void> {
+  await expectOnlyGarbageFailed((sql) => p.query(sql));
+  const [max] = await p.query<{ n: number }>('SELECT max(attempts) AS n FROM sluice.documents');
+  expect(max?.n).toBe(1);
+}
+
+describe('Redis out of memory (maxmemory, noeviction)', () => {
+  it('holds the stages without failing a document, and resumes by itself once memory is raised', async () => {
+    const full = await startTestRedis();
+    const admin = new Redis(full.url);
+    const p = await startPipeline({
+      label: 'faults-redis-full',
+      env: {
+        REDIS_URL: full.url,
+        SLUICE_ATTEMPTS: '3',
+        SLUICE_BACKOFF_MS: '200',
+        SLUICE_FAULT_INJECTION: 'extract:before:1000',
+        // Locks outlive the test's time at maxmemory: a job in hand keeps its lock,
+        // so its failure is handled as a failure (not a stall).
+        SLUICE_LOCK_DURATION_MS: '30000',
+        SLUICE_STALLED_INTERVAL_MS: '15000',
+      },
+    });
+    const turnedBack = countTurnedBack();
+    try {
+      const summary = await p.ingest([docs.dir]);
+      await until('extract jobs in hand', async () => {
+        const rows = await p.query("SELECT 1 FROM sluice.documents WHERE status = 'processing'");
+        return rows.length > 0;
+      });
+      // From now on Redis refuses every write that needs memory: the stages in hand
+      // cannot queue the next, and no worker can take more.
+      await admin.config('SET', 'maxmemory', '1');
+      await until('the stages to be turned back by the full Redis', () => turnedBack.n >= 3, {
+        timeoutMs: 60_000,
+      });
+      await admin.config('SET', 'maxmemory', '0');
+      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 60_000, intervalMs: 200 });
+      expect(waited.timedOut).toBe(false);
+      await expectDoneWithoutSpentAttempts(p);
+    } finally {
+      turnedBack.stop();
+      await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
+      admin.disconnect();
+      await p.close();
+      await full.close();
+    }
+  });
+});
+
+describe('a Postgres outage', () => {
+  it('longer than attempts × backoff uses no attempt: every document ends done once it is back', async () => {
+    const server = await startTestPostgres(await freePort());
+    // 3 tries 200 ms apart would be spent in well under a second of outage.
+    const p = await startPipeline({
+      label: 'faults-pg-down',
+      env: {
+        DATABASE_URL: server.url,
+        SLUICE_ATTEMPTS: '3',
+        SLUICE_BACKOFF_MS: '200',
+        SLUICE_FAULT_INJECTION: 'chunk:before:150',
+      },
+    });
+    const turnedBack = countTurnedBack();
+    try {
+      const summary = await p.ingest([docs.dir]);
+      await until('a document to be done', async () => {
+        const rows = await p.query("SELECT 1 FROM sluice.documents WHERE status = 'done'");
+        return rows.length > 0;
+      });
+      await server.stop();
+      // Down until the stages have been turned back many times more than a job has attempts.
+      const before = turnedBack.n;
+      await until('the outage to outlast every attempt', () => turnedBack.n - before >= 30, {
+        timeoutMs: 60_000,
+      });
+      await server.start();
+      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 45_000, intervalMs: 200 });
+      expect(waited.timedOut).toBe(false);
+      await expectDoneWithoutSpentAttempts(p);
+    } finally {
+      turnedBack.stop();
+      await p.close();
+      await server.close();
+    }
+  });
+});
 
 describe('transient and permanent faults', () => {
   it('survives its Postgres connections being terminated twice mid-run', async () => {

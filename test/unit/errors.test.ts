@@ -1,8 +1,54 @@
 // Error codes decide retry behaviour, including for errors that lost their class.
 import { describe, expect, it } from 'vitest';
-import { errorCodeOf, isConnectionError, isRetryable, SluiceError } from '../../src/errors.ts';
+import { errorCodeOf, isConnectionError, isRedisFull, isRetryable, SluiceError } from '../../src/errors.ts';
 import { redact } from '../../src/log.ts';
 import { escapeControls } from '../../src/terminal-text.ts';
+
+describe('isConnectionError', () => {
+  const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+  it('knows an unreachable or lost server, also behind a cause', () => {
+    for (const code of [
+      '08006',
+      '08001',
+      '57P01',
+      '57P02',
+      '57P03',
+      '53300',
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+    ])
+      expect([code, isConnectionError(withCode(code))]).toEqual([code, true]);
+    expect(isConnectionError(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(
+      isConnectionError(new Error('Client has encountered a connection error and is not queryable')),
+    ).toBe(true);
+    const wrapped = new SluiceError('CONNECTION_ERROR', 'cannot reach Postgres', {
+      cause: withCode('ECONNREFUSED'),
+    });
+    expect(isConnectionError(wrapped)).toBe(true);
+  });
+  it("leaves a document's own failures and other database errors alone", () => {
+    expect(isConnectionError(withCode('23505'))).toBe(false); // unique_violation
+    expect(isConnectionError(withCode('P0001'))).toBe(false);
+    expect(isConnectionError(new SluiceError('CORRUPT_FILE', 'x'))).toBe(false);
+    expect(isConnectionError(undefined)).toBe(false);
+  });
+});
+
+describe('isRedisFull', () => {
+  it("knows Redis's refusal at maxmemory, from a command or inside a script", () => {
+    expect(isRedisFull(new Error("OOM command not allowed when used memory > 'maxmemory'."))).toBe(true);
+    expect(
+      isRedisFull(
+        new Error(
+          "OOM command not allowed when used memory > 'maxmemory'. script: c35b, on @user_script:27.",
+        ),
+      ),
+    ).toBe(true);
+    expect(isRedisFull(new Error('ERR value is not an integer or out of range'))).toBe(false);
+  });
+});
 
 describe('error codes', () => {
   it('permanent codes are not retried, transient ones are', () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashVector } from '../../../src/embedders/hash.ts';
 import { createOpenAIEmbedder } from '../../../src/embedders/openai.ts';
 import { createEmbedService, type EmbedServiceOptions } from '../../../src/queue/embed-service.ts';
+import { retryPolicy } from '../../../src/queue/retry.ts';
 import { type EmbedServer, startEmbedServer } from '../../helpers/embed-server.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -36,7 +37,13 @@ async function service(
     maxBatch: o.maxBatch ?? 64,
     maxBatchTokens: o.maxBatchTokens ?? 4000,
   });
-  return createEmbedService({ backoffMs: 5, lingerMs: 20, ...o, embedder });
+  return createEmbedService({
+    backoffMs: 5,
+    lingerMs: 20,
+    retry: retryPolicy({ attempts: 6, backoffMs: 5 }),
+    ...o,
+    embedder,
+  });
 }
 
 const expectVectors = (input: string[], out: Float32Array[]) => {
@@ -112,7 +119,7 @@ describe('embed service', () => {
   });
 
   it('rides out a 429 storm without spending attempts', async () => {
-    const svc = await service({ maxRetries: 0 });
+    const svc = await service({ retry: retryPolicy({ attempts: 1, backoffMs: 5 }) });
     server.setOptions({ rateLimitNext: 12 });
     const input = texts(300, 40);
     expectVectors(input, await svc.embedMany(input));
@@ -120,7 +127,7 @@ describe('embed service', () => {
   });
 
   it('a 429 storm plus 10% random 500s still completes every call, with bounded retries', async () => {
-    const svc = await service({ maxRetries: 6 });
+    const svc = await service({ retry: retryPolicy({ attempts: 7, backoffMs: 5 }) });
     server.setOptions({ rateLimitNext: 15, errorRate: 0.1 });
     const calls = Array.from({ length: 30 }, (_, c) => texts(20, 200, c + 100));
     const out = await Promise.all(calls.map((b) => svc.embedMany(b)));
@@ -132,10 +139,10 @@ describe('embed service', () => {
     expect(svc.stats()).toMatchObject({ rateLimited: 15, retries: injected, failedRequests: 0 });
   });
 
-  it('gives up after maxRetries on persistent 5xx', async () => {
-    const svc = await service({ maxRetries: 3 });
+  it("gives up after the policy's tries on persistent 5xx, with an error final for the job", async () => {
+    const svc = await service({ retry: retryPolicy({ attempts: 4, backoffMs: 5 }) });
     server.setOptions({ errorRate: 1 });
-    await expect(svc.embedMany(['x'])).rejects.toMatchObject({ code: 'PROVIDER_ERROR' });
+    await expect(svc.embedMany(['x'])).rejects.toMatchObject({ code: 'PROVIDER_ERROR', retryable: false });
     expect(server.requests).toHaveLength(4);
   });
 
