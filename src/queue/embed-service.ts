@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Embedder, FittedInput } from '../embedders/types.ts';
 import { errorCodeOf, isRetryable, messageOf, SluiceError } from '../errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
-import { type RetryPolicy, retryPolicy } from './retry.ts';
+import { type RetryPolicy, retryPolicy } from './retry-policy.ts';
 
 export interface EmbedServiceOptions {
   embedder: Embedder;

@@ -13,7 +13,7 @@ import { type ChunkOptions, chunkFingerprint } from '../transforms/chunk.ts';
 import type { RedisClient } from './connection.ts';
 import { createEmbedService, type EmbedService } from './embed-service.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
-import { retryPolicy } from './retry.ts';
+import { retryPolicy } from './retry-policy.ts';
 
 /** What a generation is built with; stored in sluice.collection_generations. */
 export interface PipelineSettings {

@@ -19,7 +19,7 @@ import { duplicateForWorker } from './connection.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
-import { retryPolicy } from './retry.ts';
+import { retryPolicy } from './retry-policy.ts';
 import type { Runtime } from './runtime.ts';
 import { STAGE_HANDLERS, type StageOutcome } from './stages/index.ts';
 import { observeStageRun } from './telemetry.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAIEmbedder } from '../../src/embedders/openai.ts';
 import { createEmbedService } from '../../src/queue/embed-service.ts';
 import { createRateLimiter } from '../../src/queue/rate-limit.ts';
-import { retryPolicy } from '../../src/queue/retry.ts';
+import { retryPolicy } from '../../src/queue/retry-policy.ts';
 import { type EmbedServer, type RecordedRequest, startEmbedServer } from '../helpers/embed-server.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashVector } from '../../../src/embedders/hash.ts';
 import { createOpenAIEmbedder } from '../../../src/embedders/openai.ts';
 import { createEmbedService, type EmbedServiceOptions } from '../../../src/queue/embed-service.ts';
-import { retryPolicy } from '../../../src/queue/retry.ts';
+import { retryPolicy } from '../../../src/queue/retry-policy.ts';
 import { type EmbedServer, startEmbedServer } from '../../helpers/embed-server.ts';
 import { until } from '../../helpers/until.ts';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../../src/errors.ts';
 import { jobId, nextStage, parsePayload, parseStages } from '../../../src/queue/jobs.ts';
-import { backoffDelay } from '../../../src/queue/retry.ts';
+import { backoffDelay } from '../../../src/queue/retry-policy.ts';
 
 const good = { v: 1, documentId: 3, contentHash: 'a'.repeat(64), collection: 'default', uri: '/x.txt' };
 
