@@ -1,12 +1,13 @@
 // Shared command setup: open the database (proving it answers, with a clear
-// error naming the host) and the runtime, and always close them.
+// error naming the host) and the runtime, and always close them. The Postgres and
+// queue clients are imported when a command runs, not when it is registered, so
+// `sluice --help` loads none of them.
 import { resolve } from 'node:path';
 import { type Config, hostOf } from '../config.ts';
-import { loadMigrations, pendingMigrations } from '../db/migrate.ts';
-import { connectionError, createPool, type Pool } from '../db/pool.ts';
+import type { Pool } from '../db/pool.ts';
 import { isConnectionError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { createRuntime, type Runtime } from '../queue/runtime.ts';
+import type { Runtime } from '../queue/runtime.ts';
 import { EXIT, ExitError } from './io.ts';
 
 /** Proves Postgres answers; connection failures become one line naming the host. */
@@ -15,6 +16,7 @@ export async function checkDatabase(pool: Pool, config: Config): Promise<void> {
     await pool.query('SELECT 1');
   } catch (err) {
     if (isConnectionError(err) || /timeout|connect/i.test((err as Error).message)) {
+      const { connectionError } = await import('../db/pool.ts');
       throw connectionError(err, config.databaseUrl);
     }
     throw err;
@@ -27,6 +29,7 @@ export async function checkDatabase(pool: Pool, config: Config): Promise<void> {
  * instead of a SQL error, or a worker retrying a missing table forever.
  */
 export async function requireSchema(pool: Pool, config: Config): Promise<void> {
+  const { loadMigrations, pendingMigrations } = await import('../db/migrate.ts');
   const pending = await pendingMigrations(pool);
   if (pending.length === 0) return;
   const where = `the database ${databaseName(config.databaseUrl)} at ${hostOf(config.databaseUrl)}`;
@@ -62,7 +65,8 @@ export async function withDatabase<T>(
 }
 
 /** A small pool for commands that only read or write Postgres: they need no Redis. */
-export function withPool<T>(config: Config, fn: (pool: Pool) => Promise<T>): Promise<T> {
+export async function withPool<T>(config: Config, fn: (pool: Pool) => Promise<T>): Promise<T> {
+  const { createPool } = await import('../db/pool.ts');
   return withDatabase(config, createPool(config.databaseUrl, { max: 2 }), fn);
 }
 
@@ -72,6 +76,7 @@ export async function withRuntime<T>(
   kind: 'producer' | 'worker',
   fn: (rt: Runtime) => Promise<T>,
 ): Promise<T> {
+  const { createRuntime } = await import('../queue/runtime.ts');
   const rt = await createRuntime(config, { log, kind });
   try {
     await checkDatabase(rt.pool, config);

@@ -1,7 +1,6 @@
 // `sluice delete`: remove documents and their chunks from the index. Postgres only:
 // it works (and fails fast) without Redis.
 import type { Command } from 'commander';
-import { deleteDocuments, findDocuments } from '../loaders/documents.ts';
 import { escapeControls } from '../terminal-text.ts';
 import { refsNotFound, resolveRefs, withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
@@ -17,6 +16,7 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection });
       await withPool(config, async (pool) => {
+        const { deleteDocuments, findDocuments } = await import('../loaders/documents.ts');
         const resolved = resolveRefs(refs, io.cwd);
         const docs = await findDocuments(pool, config.collection, resolved);
         const missing = refsNotFound(refs, resolved, docs);

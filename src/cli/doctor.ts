@@ -1,12 +1,8 @@
 // `sluice doctor`: check each dependency on its own and say what to fix.
 import type { Command } from 'commander';
 import { hostOf } from '../config.ts';
-import { pendingMigrations } from '../db/migrate.ts';
-import { createPool } from '../db/pool.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import { messageOf } from '../errors.ts';
-import { connectRedis } from '../queue/connection.ts';
-import { appendOnly, appendOnlyWarning, evictionPolicy } from '../queue/queues.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
 interface Check {
@@ -23,6 +19,10 @@ export function register(program: Command, io: CliIO): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g);
+      const { connectRedis } = await import('../queue/connection.ts');
+      const { appendOnly, appendOnlyWarning, evictionPolicy } = await import('../queue/queues.ts');
+      const { createPool } = await import('../db/pool.ts');
+      const { pendingMigrations } = await import('../db/migrate.ts');
       const checks: Check[] = [];
       const warnings: Check[] = [];
       const check = async (name: string, fn: () => Promise<string>) => {

@@ -1,6 +1,5 @@
 // `sluice generations`: each collection generation's settings, state, progress and cost.
 import type { Command } from 'commander';
-import { listGenerations } from '../loaders/generations.ts';
 import { withRuntime } from './context.ts';
 import { generationJson, generationLine } from './generation-view.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig, writeJson } from './io.ts';
@@ -15,6 +14,7 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection: opts.collection }); // validates the name
       await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
+        const { listGenerations } = await import('../loaders/generations.ts');
         const rows = (await listGenerations(rt.pool, opts.collection)).map((r) => generationJson(r, config));
         if (g.json) return writeJson(io, { generations: rows });
         if (rows.length === 0) io.stdout('no collections yet\n');

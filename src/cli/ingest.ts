@@ -6,7 +6,6 @@ import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
 import { timeoutSeconds } from './numbers.ts';
 import { barAware } from './progress.ts';
-import { reportIngest, waitWithProgress } from './report.ts';
 
 const INPUT_CODES = new Set(['SOURCE_MISSING', 'PERMISSION_DENIED', 'NOT_A_FILE']);
 
@@ -73,6 +72,7 @@ export function register(program: Command, io: CliIO): void {
           );
         }
         const { ingestFiles, ingestHashed, mergeSummaries } = await import('../queue/producer.ts');
+        const { reportIngest, waitWithProgress } = await import('./report.ts');
         const ingestOpts = {
           collection: config.collection,
           force: opts.force === true,

@@ -1,8 +1,6 @@
 // `sluice migrate`: apply pending SQL migrations under an advisory lock, over
 // SLUICE_DIRECT_DATABASE_URL when set (DDL does not belong on a transaction pooler).
 import type { Command } from 'commander';
-import { migrate } from '../db/migrate.ts';
-import { createPool, sessionDatabaseUrl } from '../db/pool.ts';
 import { withDatabase } from './context.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -15,6 +13,8 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g);
       const log = cliLogger(io, config, g);
+      const { migrate } = await import('../db/migrate.ts');
+      const { createPool, sessionDatabaseUrl } = await import('../db/pool.ts');
       const url = sessionDatabaseUrl(config);
       await withDatabase(
         { ...config, databaseUrl: url },

@@ -2,7 +2,6 @@
 // with new settings (flags over config), price it first with --dry-run, wait for
 // it with --wait, switch by itself with --auto-switch.
 import type { Command } from 'commander';
-import { getGeneration } from '../loaders/generations.ts';
 import { withRuntime } from './context.ts';
 import { estimateText } from './dry-run.ts';
 import { generationJson, generationLine, settingsText } from './generation-view.ts';
@@ -64,6 +63,7 @@ export function register(program: Command, io: CliIO): void {
         const { estimateReindex, startReindex, targetConfig, waitForBuild } = await import(
           '../queue/reindex.ts'
         );
+        const { getGeneration } = await import('../loaders/generations.ts');
         const active = await getGeneration(rt.pool, config.collection);
         if (!active) {
           throw new ExitError(

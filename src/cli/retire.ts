@@ -1,7 +1,6 @@
 // `sluice retire C N`: drop a generation that is not active (its chunks and
 // index); cancels a build in progress.
 import type { Command } from 'commander';
-import { dropGenerationIndex, retireGeneration } from '../loaders/generation-switch.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { wholeNumber } from './numbers.ts';
@@ -18,6 +17,7 @@ export function register(program: Command, io: CliIO): void {
       const n = wholeNumber(generation, '<generation>', 1, Number.MAX_SAFE_INTEGER);
       const config = readConfig(io, g, { collection });
       await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
+        const { dropGenerationIndex, retireGeneration } = await import('../loaders/generation-switch.ts');
         const retired = await retireGeneration(rt.pool, config.collection, n);
         await dropGenerationIndex(rt.pool, retired.indexName);
         if (g.json)

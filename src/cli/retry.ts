@@ -4,14 +4,12 @@
 // queue. With --wait it shows progress and a summary like `ingest --wait`.
 import type { Command } from 'commander';
 import { canChange } from '../loaders/document-state.ts';
-import { type DocumentRow, failedDocuments, findDocuments } from '../loaders/documents.ts';
-import { retryDocuments } from '../queue/retry.ts';
+import type { DocumentRow } from '../loaders/documents.ts';
 import { escapeControls } from '../terminal-text.ts';
 import { refsNotFound, resolveRefs, withPool, withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { timeoutSeconds } from './numbers.ts';
 import { barAware } from './progress.ts';
-import { reportIngest, waitWithProgress } from './report.ts';
 
 interface RetryFlags {
   failed?: boolean;
@@ -41,6 +39,7 @@ export function register(program: Command, io: CliIO): void {
         throw new ExitError(EXIT.usage, 'error: name documents to retry, or pass --failed');
       const config = readConfig(out, g, { collection: opts.collection });
       const resolved = resolveRefs(refs, out.cwd);
+      const { failedDocuments, findDocuments } = await import('../loaders/documents.ts');
       const found = await withPool(config, (pool) =>
         opts.failed
           ? failedDocuments(pool, config.collection)
@@ -71,6 +70,7 @@ export function register(program: Command, io: CliIO): void {
       let code: number = EXIT.ok;
       if (todo.length > 0) {
         code = await withRuntime(config, cliLogger(out, config, g), 'producer', async (rt) => {
+          const { retryDocuments } = await import('../queue/retry.ts');
           const { retried } = await retryDocuments(rt, todo);
           if (!opts.wait) {
             if (g.json) writeJson(out, { retried, notFound: missing, deleted: deletedIds });
@@ -91,6 +91,7 @@ export function register(program: Command, io: CliIO): void {
             ids: retried,
             refusedIds: [],
           };
+          const { reportIngest, waitWithProgress } = await import('./report.ts');
           const waited = await waitWithProgress(rt, out, retried, timeout);
           return reportIngest(rt, out, summary, waited, g);
         });

@@ -1,6 +1,5 @@
 // `sluice rollback C`: return searches to the generation active before the last switch.
 import type { Command } from 'commander';
-import { previousGeneration } from '../loaders/generation-switch.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 
@@ -14,6 +13,7 @@ export function register(program: Command, io: CliIO): void {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
       const config = readConfig(io, g, { collection });
       await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
+        const { previousGeneration } = await import('../loaders/generation-switch.ts');
         const previous = await previousGeneration(rt.pool, config.collection);
         if (previous === undefined) {
           throw new ExitError(

@@ -8,7 +8,6 @@ import { DEFAULT_PORT, startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig } from './io.ts';
 import { concurrency, parsePort } from './numbers.ts';
 import { barAware } from './progress.ts';
-import { reportIngest, waitWithProgress } from './report.ts';
 
 export function register(program: Command, io: CliIO): void {
   program
@@ -62,6 +61,7 @@ export function register(program: Command, io: CliIO): void {
           const { startWorkers } = await import('../queue/supervisor.ts');
           const { ingestFiles } = await import('../queue/producer.ts');
           const { queueDepths } = await import('../queue/queues.ts');
+          const { reportIngest, waitWithProgress } = await import('./report.ts');
           const earlier = Object.values(await queueDepths(rt.queues)).reduce(
             (n, d) => n + d.waiting + d.active + d.delayed,
             0,

@@ -3,8 +3,7 @@
 import type { Command } from 'commander';
 import { createEmbedder } from '../embedders/index.ts';
 import type { Embedder } from '../embedders/types.ts';
-import { getCollection, type SearchHit, searchChunks } from '../loaders/pgvector.ts';
-import { configFor } from '../queue/pipeline.ts';
+import type { SearchHit } from '../loaders/pgvector.ts';
 import { escapeControls } from '../terminal-text.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
@@ -32,6 +31,8 @@ export function register(program: Command, io: CliIO): void {
       const k = wholeNumber(opts.k, '-k', 1, 1000);
       const config = readConfig(io, g, { collection: opts.collection });
       await withPool(config, async (pool) => {
+        const { getCollection, searchChunks } = await import('../loaders/pgvector.ts');
+        const { configFor } = await import('../queue/pipeline.ts');
         const collection = await getCollection(pool, config.collection);
         if (!collection)
           throw new ExitError(

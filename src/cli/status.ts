@@ -3,19 +3,9 @@
 // asked last and fails fast: without it the rest is still shown, then exit 2.
 import type { Command } from 'commander';
 import { messageOf } from '../errors.ts';
-import { collectionHasDocuments, failedInCollection } from '../loaders/documents.ts';
-import {
-  documentCounts,
-  embeddingTotals,
-  lowQualityAccepted,
-  recentFailures,
-  waitingOnConfig,
-} from '../loaders/overview.ts';
-import { getCollection } from '../loaders/pgvector.ts';
-import { connectRedis, type RedisSettings } from '../queue/connection.ts';
-import { closeQueues, createQueues, type QueueDepths, queueDepths } from '../queue/queues.ts';
+import type { RedisSettings } from '../queue/connection.ts';
+import type { QueueDepths } from '../queue/queues.ts';
 import { escapeControls } from '../terminal-text.ts';
-import { buildStatus, buildStatusLines } from './build-status.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { wholeNumber } from './numbers.ts';
@@ -25,6 +15,8 @@ async function readQueues(
   settings: RedisSettings,
   prefix: string,
 ): Promise<Record<string, QueueDepths> | string> {
+  const { connectRedis } = await import('../queue/connection.ts');
+  const { closeQueues, createQueues, queueDepths } = await import('../queue/queues.ts');
   try {
     const redis = await connectRedis(settings, 'producer');
     const queues = createQueues(redis, prefix);
@@ -51,6 +43,11 @@ export function register(program: Command, io: CliIO): void {
       const config = readConfig(io, g, { collection: opts.collection }); // validates the name
       const limit = wholeNumber(opts.failures, '--failures', 0, 1000);
       const unreachable = await withPool(config, async (pool) => {
+        const { collectionHasDocuments, failedInCollection } = await import('../loaders/documents.ts');
+        const { documentCounts, embeddingTotals, lowQualityAccepted, recentFailures, waitingOnConfig } =
+          await import('../loaders/overview.ts');
+        const { getCollection } = await import('../loaders/pgvector.ts');
+        const { buildStatus, buildStatusLines } = await import('./build-status.ts');
         const filter = opts.collection ?? null;
         if (filter && !(await getCollection(pool, filter)) && !(await collectionHasDocuments(pool, filter))) {
           throw new ExitError(

@@ -1,7 +1,6 @@
 // `sluice switch C`: make a ready generation the one searches read, in one
 // transaction, its HNSW index built first. The former one is kept for rollback.
 import type { Command } from 'commander';
-import { listGenerations } from '../loaders/generations.ts';
 import { withRuntime } from './context.ts';
 import { type CliIO, cliLogger, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { optionalWholeNumber } from './numbers.ts';
@@ -24,6 +23,7 @@ export function register(program: Command, io: CliIO): void {
         const wanted = optionalWholeNumber(opts.generation, '--generation', 1, Number.MAX_SAFE_INTEGER);
         const config = readConfig(io, g, { collection });
         await withRuntime(config, cliLogger(io, config, g), 'producer', async (rt) => {
+          const { listGenerations } = await import('../loaders/generations.ts');
           const gens = await listGenerations(rt.pool, config.collection);
           if (gens.length === 0)
             throw new ExitError(EXIT.usage, `error: collection "${collection}" does not exist`);

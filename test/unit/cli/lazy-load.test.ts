@@ -45,12 +45,14 @@ it('building the program for top-level --help loads no database, queue, cloud, w
       'const io = { stdout() {}, stderr() {}, isTTY: false, env: {}, cwd: process.cwd() };',
       'const program = await buildProgram(io);',
       // Every command registered: the probe would pass vacuously on an empty program.
-      'if (program.commands.length < 19) throw new Error(`only ${program.commands.length} commands`);',
+      'if (program.commands.length < 19) throw new Error("only " + program.commands.length + " commands");',
     ].join('\n'),
   );
   expect(loaded).toContain('commander'); // the probe sees packages at all
   const heavy = loaded.filter((p) =>
-    /^(bullmq|ioredis|pg|pg-pool|pgvector|pg-copy-streams|@aws-sdk\/.*|chokidar|hono|@hono\/.*|@bull-board\/.*|busboy|cheerio|undici|@langchain\/.*|langsmith)$/.test(p),
+    /^(bullmq|ioredis|pg|pg-pool|pgvector|pg-copy-streams|@aws-sdk\/.*|chokidar|hono|@hono\/.*|@bull-board\/.*|busboy|cheerio|undici|@langchain\/.*|langsmith)$/.test(
+      p,
+    ),
   );
   expect(heavy).toEqual([]);
 });
