@@ -6,6 +6,10 @@ import { type CliIO, EXIT, ExitError, formatError, type GlobalOpts, processIO } 
 
 type Register = (program: Command, io: CliIO) => void;
 
+// Top-level --help registers every command, so a command module imports no client
+// library (pg, bullmq, ioredis, loaders, the runtime) at its top: its action does,
+// with `await import(...)`. test/unit/cli/lazy-load.test.ts holds it to that.
+
 const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   migrate: () => import('./migrate.ts'),
   ingest: () => import('./ingest.ts'),
