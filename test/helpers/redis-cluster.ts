@@ -92,9 +92,20 @@ export async function startTestCluster(opts: { nodes?: number; tls?: boolean } =
   };
   try {
     for (let i = 0; i < nodes; i++) {
-      const port = await freePort();
-      children.push(await startNode(dir, port, await freePort(), tls));
-      ports.push(port);
+      // A port found free can be taken again before redis-server binds it (by a parallel
+      // test, or by this node's other port): start again on new ports.
+      for (let tries = 1; ; tries++) {
+        const port = await freePort();
+        let bus = await freePort();
+        while (bus === port) bus = await freePort();
+        try {
+          children.push(await startNode(dir, port, bus, tls));
+          ports.push(port);
+          break;
+        } catch (err) {
+          if (tries >= 5 || !/Address already in use/.test((err as Error).message)) throw err;
+        }
+      }
     }
     const addrs = ports.map((p) => `127.0.0.1:${p}`);
     await run('redis-cli', [
