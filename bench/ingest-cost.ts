@@ -50,14 +50,18 @@ async function commitsWhenIdle(): Promise<number> {
   return Number(row?.c);
 }
 
-async function redisCommands(url: string): Promise<number> {
+/** Commands Redis ran (scripts' inner calls included) and socket reads it processed (~ round trips). */
+async function redisCounters(url: string): Promise<{ commands: number; reads: number }> {
   const { Redis } = await import('ioredis');
   const r = new Redis(url);
   try {
     const info = await r.info('commandstats');
+    const stats = await r.info('stats');
+    const reads = Number(/total_reads_processed:(\d+)/.exec(stats)?.[1]);
     // The INFO call itself is counted from the next read on; both reads include it once.
     if (process.env.BENCH_COMMANDSTATS) console.error(info);
-    return [...info.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    const commands = [...info.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    return { commands, reads };
   } finally {
     r.disconnect();
   }
@@ -89,19 +93,20 @@ try {
   /** Counts what fn's ingest costs. */
   const measure = async () => {
     const c0 = await commitsWhenIdle();
-    const r0 = await redisCommands(redis.url);
+    const r0 = await redisCounters(redis.url);
     const { summary, ms } = await run();
     const c1 = await commitsWhenIdle();
-    const r1 = await redisCommands(redis.url);
+    const r1 = await redisCounters(redis.url);
     const { queued, unchanged, inFlight } = summary;
-    // The second INFO call is counted in r1; subtract it.
+    // Less the counters' own calls (two INFO commands; a connect and two reads).
     return {
       queued,
       unchanged,
       inFlight,
       ms: Math.round(ms),
       pgCommits: c1 - c0,
-      redisCommands: r1 - r0 - 1,
+      redisCommands: r1.commands - r0.commands - 2,
+      redisReads: r1.reads - r0.reads - 3,
     };
   };
 
