@@ -11,6 +11,7 @@ import {
   IN_FLIGHT,
   RETRYABLE,
 } from './document-state.ts';
+import { upsertDocuments } from './document-upsert.ts';
 
 export type { DocumentStatus } from './document-state.ts';
 export type Stage = 'extract' | 'chunk' | 'embed' | 'load';
@@ -47,50 +48,19 @@ export interface UpsertInput {
  * Records a document version seen at its source. A new or changed version (or
  * --force, or a deleted one coming back) is queued; the same bytes again are
  * 'unchanged' (done) or 'in-flight' (still being processed, safe to re-enqueue).
+ * Many at once: upsertDocuments (document-upsert.ts).
  */
 export async function upsertDocument(
   pool: Pool,
   input: UpsertInput,
 ): Promise<{ id: number; action: IngestAction }> {
-  const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO sluice.documents (collection, uri, content_hash, bytes, status, stage)
-     VALUES ($1, $2, $3, $4, 'queued', 'extract')
-     ON CONFLICT (collection, uri) DO UPDATE
-       SET content_hash = EXCLUDED.content_hash, bytes = EXCLUDED.bytes, status = 'queued',
-           stage = 'extract', error_code = NULL, error_message = NULL, attempts = 0, updated_at = now()
-     WHERE sluice.documents.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-        OR sluice.documents.status = 'deleted' OR $5::boolean
-     RETURNING id`,
-    [input.collection, input.uri, input.contentHash, input.bytes, input.force === true],
+  const [row] = await upsertDocuments(
+    pool,
+    input.collection,
+    [{ uri: input.uri, contentHash: input.contentHash, bytes: input.bytes }],
+    { force: input.force === true },
   );
-  if (rows[0]) return { id: Number(rows[0].id), action: 'queued' };
-  const existing = await pool.query<{ id: string; status: DocumentStatus }>(
-    'SELECT id, status FROM sluice.documents WHERE collection = $1 AND uri = $2',
-    [input.collection, input.uri],
-  );
-  const row = existing.rows[0]!;
-  const inFlight = (IN_FLIGHT as readonly string[]).includes(row.status);
-  return { id: Number(row.id), action: inFlight ? 'in-flight' : 'unchanged' };
-}
-
-/**
- * Records a file refused before reading (e.g. over the size limit): failed, or
- * stale while an older version of it is indexed (that version keeps serving).
- */
-export async function upsertRefused(
-  pool: Pool,
-  input: { collection: string; uri: string; bytes: number; code: string; message: string },
-): Promise<number> {
-  const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO sluice.documents (collection, uri, bytes, status, stage, error_code, error_message)
-     VALUES ($1, $2, $3, 'failed', NULL, $4, $5)
-     ON CONFLICT (collection, uri) DO UPDATE
-       SET bytes = EXCLUDED.bytes, content_hash = NULL, status = ${failedStatusSql()}, stage = NULL,
-           error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message, updated_at = now()
-     RETURNING id`,
-    [input.collection, input.uri, input.bytes, input.code, input.message],
-  );
-  return Number(rows[0]!.id);
+  return { id: row!.id, action: row!.action as IngestAction }; // hashed: never 'refused'
 }
 
 export async function getDocument(pool: Pool, id: number): Promise<DocumentRow | undefined> {

@@ -2,10 +2,11 @@
 // sized and hashed first, all of them, so an unreadable one stops the command
 // before anything is enqueued; the size limit is decided from stat, not by reading.
 
-import { statusCounts, upsertDocument, upsertRefused } from '../loaders/documents.ts';
+import { upsertDocuments, type VersionInput } from '../loaders/document-upsert.ts';
+import { statusCounts } from '../loaders/documents.ts';
 import { hashFile, type SourceFile } from '../sources/files.ts';
 import type { JobPayload } from './jobs.ts';
-import { enqueue } from './queues.ts';
+import { enqueueMany } from './queues.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface IngestSummary {
@@ -71,9 +72,13 @@ export interface HashedItem {
   hash: string | undefined;
 }
 
+/** Items recorded per statement and enqueued per addBulk (one Postgres commit, a few Redis round trips). */
+export const INGEST_BATCH = 500;
+
 /**
- * Records document versions and queues the new or changed ones. Sources that know
- * a version without reading it (an S3 ETag) or hashed it themselves come in here.
+ * Records document versions and queues the new or changed ones, a batch at a
+ * time. Sources that know a version without reading it (an S3 ETag) or hashed
+ * it themselves come in here.
  */
 export async function ingestHashed(
   rt: Runtime,
@@ -84,50 +89,82 @@ export async function ingestHashed(
   await rt.collection(opts.collection); // a dimension mismatch stops here, before anything is queued
   const summary: IngestSummary = { ...emptySummary(), files: items.length };
   let done = 0;
-  await mapLimit(items, 16, async (item) => {
-    const hash = item.hash;
-    if (hash === undefined) {
-      const id = await upsertRefused(rt.pool, {
-        collection: opts.collection,
-        uri: item.uri,
-        bytes: item.bytes,
-        code: 'TOO_LARGE',
-        message: `${item.bytes} bytes is over the ${max}-byte limit (SLUICE_MAX_FILE_BYTES)`,
-      });
-      summary.refused++;
+  for (const batch of batchesOf(items, INGEST_BATCH)) {
+    const versions: VersionInput[] = batch.map((item) =>
+      item.hash === undefined
+        ? {
+            uri: item.uri,
+            bytes: item.bytes,
+            contentHash: undefined,
+            refusal: {
+              code: 'TOO_LARGE',
+              message: `${item.bytes} bytes is over the ${max}-byte limit (SLUICE_MAX_FILE_BYTES)`,
+            },
+          }
+        : { uri: item.uri, bytes: item.bytes, contentHash: item.hash },
+    );
+    const recorded = await upsertDocuments(rt.pool, opts.collection, versions, {
+      force: opts.force === true,
+    });
+    const payloads: JobPayload[] = [];
+    recorded.forEach(({ id, action }, i) => {
+      const item = batch[i]!;
       summary.ids.push(id);
-      summary.refusedIds.push(id);
-    } else {
-      const { id, action } = await upsertDocument(rt.pool, {
-        collection: opts.collection,
-        uri: item.uri,
-        contentHash: hash,
-        bytes: item.bytes,
-        force: opts.force === true,
-      });
-      summary.ids.push(id);
-      if (action === 'unchanged') summary.unchanged++;
-      else {
-        const payload: JobPayload = {
-          v: 1,
-          documentId: id,
-          contentHash: hash,
-          collection: opts.collection,
-          uri: item.uri,
-        };
-        if (opts.force) payload.force = true;
-        if (opts.acceptLowQuality) payload.acceptLowQuality = true;
-        // In flight: re-enqueue anyway. The deterministic job id makes it a no-op
-        // while the job exists, and recovers it if Redis lost it.
-        await enqueue(rt.queues, 'extract', payload);
-        if (action === 'queued') summary.queued++;
-        else summary.inFlight++;
-        summary.waitIds.push(id);
+      if (action === 'refused') {
+        summary.refused++;
+        summary.refusedIds.push(id);
+        return;
       }
-    }
-    opts.onProgress?.(++done, items.length);
-  });
+      if (action === 'unchanged') {
+        summary.unchanged++;
+        return;
+      }
+      // In flight: re-enqueue anyway. The deterministic job id makes it a no-op
+      // while the job exists, and recovers it if Redis lost it.
+      payloads.push(extractPayload(id, item.hash!, item.uri, opts));
+      if (action === 'queued') summary.queued++;
+      else summary.inFlight++;
+      summary.waitIds.push(id);
+    });
+    await enqueueMany(rt.queues, 'extract', payloads);
+    done += batch.length;
+    opts.onProgress?.(done, items.length);
+  }
   return summary;
+}
+
+function extractPayload(
+  documentId: number,
+  contentHash: string,
+  uri: string,
+  opts: IngestOptions,
+): JobPayload {
+  const payload: JobPayload = { v: 1, documentId, contentHash, collection: opts.collection, uri };
+  if (opts.force) payload.force = true;
+  if (opts.acceptLowQuality) payload.acceptLowQuality = true;
+  return payload;
+}
+
+/**
+ * Splits items into batches of at most `size` in which no uri appears twice (one
+ * statement cannot update a row twice): a repeated uri starts the next batch, so
+ * the later occurrence is recorded after the earlier one, as one by one.
+ */
+export function batchesOf(items: readonly HashedItem[], size: number): HashedItem[][] {
+  const batches: HashedItem[][] = [];
+  let current: HashedItem[] = [];
+  let uris = new Set<string>();
+  for (const item of items) {
+    if (current.length >= size || uris.has(item.uri)) {
+      batches.push(current);
+      current = [];
+      uris = new Set();
+    }
+    current.push(item);
+    uris.add(item.uri);
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 function emptySummary(): IngestSummary {

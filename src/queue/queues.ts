@@ -65,17 +65,48 @@ export const FINISHED: ReadonlySet<string> = new Set(['completed', 'failed', 'un
  * deduplicate while the job exists, and a completed one would swallow the add.
  */
 export async function enqueue(queues: Queues, stage: StageName, payload: JobPayload): Promise<EnqueueResult> {
+  const [result] = await enqueueMany(queues, stage, [payload]);
+  return result!;
+}
+
+/**
+ * enqueue() for many jobs of one stage in few round trips (issue #15): which ids
+ * exist is asked in one pipeline, only jobs that exist have their state read,
+ * finished ones are removed, and the rest are added together. Results in input order.
+ */
+export async function enqueueMany(
+  queues: Queues,
+  stage: StageName,
+  payloads: readonly JobPayload[],
+): Promise<EnqueueResult[]> {
+  if (payloads.length === 0) return [];
   const queue = queues[stage];
-  const id = jobId(stage, payload);
-  const existing = await queue.getJob(id);
-  if (existing) {
-    if (!FINISHED.has(await existing.getState())) return 'in-flight';
-    await existing.remove().catch(() => undefined);
-  }
-  // Generation builds yield to live ingestion: BullMQ takes every unprioritised job first.
-  const priority = payload.generation === undefined ? {} : { priority: BUILD_PRIORITY };
-  await queue.add(stage, payload, { jobId: id, ...priority });
-  return 'added';
+  const ids = payloads.map((p) => jobId(stage, p));
+  // createQueues hands every queue a connection instance (never options): the one to pipeline on.
+  const pipeline = (queue.opts.connection as RedisClient).pipeline();
+  for (const id of ids) pipeline.exists(queue.toKey(id));
+  const found = (await pipeline.exec()) ?? [];
+  const results = await Promise.all(
+    ids.map(async (id, i): Promise<EnqueueResult> => {
+      const [err, exists] = found[i] ?? [new Error('no reply from Redis'), 0];
+      if (err) throw err;
+      if (exists === 0) return 'added';
+      if (!FINISHED.has(await queue.getJobState(id))) return 'in-flight';
+      await queue.remove(id).catch(() => undefined);
+      return 'added';
+    }),
+  );
+  const jobs = payloads
+    .map((data, i) => ({ name: stage, data, opts: { jobId: ids[i]!, ...priorityOf(data) } }))
+    .filter((_, i) => results[i] === 'added');
+  if (jobs.length === 1) await queue.add(stage, jobs[0]!.data, jobs[0]!.opts);
+  else if (jobs.length > 1) await queue.addBulk(jobs);
+  return results;
+}
+
+/** Generation builds yield to live ingestion: BullMQ takes every unprioritised job first. */
+function priorityOf(payload: JobPayload): { priority?: number } {
+  return payload.generation === undefined ? {} : { priority: BUILD_PRIORITY };
 }
 
 /** BullMQ priority of re-index jobs (any priority runs after all unprioritised, i.e. live, jobs). */
