@@ -76,7 +76,7 @@ describe('shared rate limiter', () => {
       const { createOpenAIEmbedder } = await import(${JSON.stringify(src('embedders/openai.ts'))});
       const { createEmbedService } = await import(${JSON.stringify(src('queue/embed-service.ts'))});
       const { createRateLimiter } = await import(${JSON.stringify(src('queue/rate-limit.ts'))});
-      const { retryPolicy } = await import(${JSON.stringify(src('queue/retry.ts'))});
+      const { retryPolicy } = await import(${JSON.stringify(src('queue/retry-policy.ts'))});
       const embedder = await createOpenAIEmbedder({ baseUrl: ${JSON.stringify(server.openaiBaseUrl)}, maxBatch: 64, maxBatchTokens: 2000 });
       const limiter = createRateLimiter({ redis: ${JSON.stringify(REDIS_URL)}, prefix: ${JSON.stringify(PREFIX)},
         key: 'openai:text-embedding-3-small', windowMs: ${windowMs}, ...${JSON.stringify(budget)} });
