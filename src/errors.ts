@@ -134,6 +134,15 @@ export function isRedisFull(err: unknown): boolean {
   return typeof message === 'string' && /\bOOM command not allowed/.test(message);
 }
 
+/**
+ * The SQLSTATE of an error Postgres answered with, or undefined (a socket error's
+ * errno name such as EPIPE is five letters too, but no SQLSTATE class starts with E).
+ */
+export function sqlStateOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code) ? code : undefined;
+}
+
 /** Whether a failure is worth retrying. Unknown errors are retried (bounded by attempts). */
 export function isRetryable(err: unknown): boolean {
   const e = err as ErrorLike | null;

@@ -2,6 +2,7 @@
 // sized and hashed first, all of them, so an unreadable one stops the command
 // before anything is enqueued; the size limit is decided from stat, not by reading.
 
+import { sqlStateOf } from '../errors.ts';
 import { upsertDocuments, type VersionInput } from '../loaders/document-upsert.ts';
 import { statusCounts } from '../loaders/documents.ts';
 import { hashFile, type SourceFile } from '../sources/files.ts';
@@ -205,7 +206,10 @@ export async function waitForDocuments(
     // A lost connection (Postgres restarted, backend terminated) is retried, not fatal to the wait;
     // anything else (no schema, a permission) would fail the same way forever: it ends the wait.
     const c = await statusCounts(rt.pool, ids).catch((err: unknown) => {
-      if (isLastingSqlError(err)) throw err;
+      // A SQLSTATE outside connection (08), transaction rollback (40), resources (53) and
+      // operator intervention (57) is Postgres saying no for good.
+      const state = sqlStateOf(err);
+      if (state && !/^(08|40|53|57)/.test(state)) throw err;
       return undefined;
     });
     if (!c) {
@@ -225,13 +229,4 @@ export async function waitForDocuments(
     if (Date.now() > deadline) return { ...progress, timedOut: true };
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }
-}
-
-/**
- * A Postgres error that retrying cannot cure (a SQLSTATE, never an errno name like EPIPE, outside connection 08, transaction
- * rollback 40, resources 53 and operator intervention 57): a missing table, a permission.
- */
-function isLastingSqlError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code) && !/^(08|40|53|57)/.test(code);
 }

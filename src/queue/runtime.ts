@@ -7,7 +7,7 @@
 import { type Config, secretsOf } from '../config.ts';
 import { connectionError, createPool, type Pool, sessionDatabaseUrl } from '../db/pool.ts';
 import type { Embedder } from '../embedders/types.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError, sqlStateOf } from '../errors.ts';
 import { EXTRACTORS } from '../extractors/index.ts';
 import { checkOcrInstalled } from '../extractors/pdf-ocr.ts';
 import type { ExtractLimits } from '../extractors/types.ts';
@@ -271,10 +271,7 @@ async function bindQueuePrefix(
 ): Promise<{ stop(): void } | undefined> {
   const own = await databaseIdentity(pool, config.databaseUrl).catch((err: unknown) => {
     // A SQLSTATE is Postgres answering; anything else is not reaching it.
-    const code = (err as { code?: unknown }).code;
-    throw typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
-      ? err
-      : connectionError(err, config.databaseUrl);
+    throw sqlStateOf(err) ? err : connectionError(err, config.databaseUrl);
   });
   await claimQueuePrefix(redis, config.queuePrefix, own);
   if (kind === 'producer') return undefined;
