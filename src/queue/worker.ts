@@ -123,18 +123,14 @@ export function createStageWorker(
       if (isRedisFull(err)) {
         // Redis is full (maxmemory, noeviction): back-pressure, not the document's
         // failure. The job waits without using an attempt and the stage holds until
-        // writes are accepted again. Setting the stage's rate limit is a write Redis
-        // may refuse too; then this job's slot holds instead, which holds the stage
-        // as every slot fills.
+        // writes are accepted again.
         if (!fullLogged)
           log.warn(
             `${stage} stage paused: Redis is out of memory (maxmemory reached, noeviction). Jobs wait; free memory or raise maxmemory and they resume.`,
           );
         fullLogged = true;
         observed({ outcome: 'deferred', errorCode: 'QUEUE_FULL' });
-        const waitMs = Math.ceil(retry.delayMs(1));
-        await worker.rateLimit(waitMs).catch(() => sleep(waitMs));
-        throw Worker.RateLimitError();
+        return holdStage(retry.delayMs(1));
       }
       if (isRetryable(err) && isConnectionError(err)) {
         // An outage (Postgres down or restarting, a lost connection) is not the
@@ -143,8 +139,7 @@ export function createStageWorker(
         if (!outageLogged) log.warn(`${stage} stage paused, a server is unreachable: ${message}`);
         outageLogged = true;
         observed({ outcome: 'deferred', errorCode: 'CONNECTION_ERROR' });
-        await worker.rateLimit(Math.ceil(retry.delayMs(1)));
-        throw Worker.RateLimitError();
+        return holdStage(retry.delayMs(1));
       }
       if (code === 'RATE_LIMITED' || (code === 'CONFIG_ERROR' && stage === 'embed')) {
         // Deferred, not failed: the job goes back to wait without using an attempt.
@@ -163,9 +158,7 @@ export function createStageWorker(
             .catch(() => undefined);
         }
         observed({ outcome: 'deferred', errorCode: code });
-        // Whole milliseconds: Redis refuses a fractional expiry, and the job would fail instead.
-        await worker.rateLimit(Math.ceil(waitMs));
-        throw Worker.RateLimitError();
+        return holdStage(waitMs);
       }
       // The job's own attempts decide, not today's setting: it may have been queued
       // by a producer configured otherwise, and BullMQ retries it that often.
@@ -188,6 +181,18 @@ export function createStageWorker(
       throw new SluiceError(code, `${code}: ${message}`, { retryable: true, ...retryAfterOf(err) });
     }
   };
+
+  /**
+   * Holds this stage for waitMs and puts the job back to wait without using an
+   * attempt. Whole milliseconds: Redis refuses a fractional expiry (the job would
+   * fail instead). When Redis refuses even that write (it is full), this job's slot
+   * waits instead, which holds the stage as every slot fills.
+   */
+  async function holdStage(waitMs: number): Promise<never> {
+    const ms = Math.ceil(waitMs);
+    await worker.rateLimit(ms).catch(() => sleep(ms));
+    throw Worker.RateLimitError();
+  }
 
   // BullMQ does not close a connection it was handed, so this worker owns and closes its own.
   const connection = duplicateForWorker(rt.redis);
