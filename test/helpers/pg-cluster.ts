@@ -26,6 +26,19 @@ export interface TestPgCluster {
 
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
+/** Whether a Postgres (or a pooler in front of one) at url accepts a connection and a query now. */
+export async function postgresAnswers(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 export async function startPgCluster(
   opts: { maxConnections?: number; port?: number } = {},
 ): Promise<TestPgCluster> {
@@ -43,17 +56,7 @@ export async function startPgCluster(
   };
   const start = async () => {
     run('pg_ctlcluster', ['15', name, 'start']);
-    await until(`Postgres on ${port} to answer`, async () => {
-      const c = new pg.Client({ connectionString: url() });
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        await c.query('SELECT 1');
-        return true;
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    });
+    await until(`Postgres on ${port} to answer`, () => postgresAnswers(url()));
   };
   try {
     const settings =

@@ -6,8 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { ADMIN_URL } from './db.ts';
+import { postgresAnswers } from './pg-cluster.ts';
 import { freePort } from './redis-server.ts';
 import { until } from './until.ts';
 
@@ -69,14 +69,7 @@ export async function startPgBouncer(opts: { poolSize?: number } = {}): Promise<
       `pgbouncer on port ${port}`,
       async () => {
         if (child.exitCode !== null) throw new Error(`pgbouncer exited (${child.exitCode}): ${log}`);
-        const c = new pg.Client({ connectionString: url('postgres') });
-        try {
-          await c.connect();
-          await c.query('SELECT 1');
-          return true;
-        } finally {
-          await c.end().catch(() => undefined);
-        }
+        return postgresAnswers(url('postgres'));
       },
       { timeoutMs: 15_000 },
     );
