@@ -3,10 +3,9 @@
 // admitted requests. A Lua script checks and records atomically using Redis's
 // own clock, so machines with skewed clocks still agree. Denied callers are told
 // how long until enough budget frees and sleep exactly that long (no spinning).
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { SluiceError } from '../errors.ts';
 import type { RedisClient } from './connection.ts';
+import { limiterOnStore, logWindowMs, type RateLimitStore } from './rate-limit-store.ts';
 
 export interface RateLimiterOptions {
   /** An ioredis client (not closed by the limiter) or a redis:// URL (owned and closed). */
@@ -114,8 +113,6 @@ interface LimiterCommands {
   sluiceRlSettle(log: string, member: string, windowMs: number): Promise<number>;
 }
 
-let seq = 0;
-
 /** Creates a Redis-backed limiter; all instances with the same prefix+key share one budget. */
 export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   const owned = typeof opts.redis === 'string';
@@ -126,7 +123,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   redis.defineCommand('sluiceRlSettle', { numberOfKeys: 1, lua: SETTLE });
   const cmd = redis as unknown as LimiterCommands;
   const windowMs = opts.windowMs ?? 60_000;
-  const logWindow = windowMs + (opts.marginMs ?? Math.max(100, Math.round(windowMs * 0.005)));
+  const logWindow = logWindowMs(windowMs, opts.marginMs);
   // Both keys hash to one Redis Cluster slot, as Lua requires: by the prefix's {tag} when
   // it has one (a cluster prefix must), else by the {key} tag.
   const base = `${opts.prefix ?? 'sluice'}:ratelimit:{${opts.key}}`;
@@ -134,45 +131,19 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   const penaltyKey = `${base}:penalty`;
   const maxR = opts.requestsPerWindow ?? 0;
   const maxT = opts.tokensPerWindow ?? 0;
-  const instance = `${process.pid}.${Date.now().toString(36)}.${seq++}`;
-  let counter = 0;
-  let waits = 0;
-  let waitedMs = 0;
-
-  return {
-    limits: { requests: opts.requestsPerWindow, tokens: opts.tokensPerWindow, windowMs },
-    async acquire(cost, signal) {
-      const r = Math.max(0, Math.ceil(cost.requests ?? 1));
-      const t = Math.max(0, Math.ceil(cost.tokens ?? 0));
-      if ((maxT > 0 && t > maxT) || (maxR > 0 && r > maxR)) {
-        throw new SluiceError(
-          'CONFIG_ERROR',
-          `a request of ${t} tokens can never fit the rate limit of ${maxT} tokens per ${windowMs} ms; ` +
-            'raise the limit or send smaller batches',
-        );
-      }
-      for (;;) {
-        signal?.throwIfAborted();
-        const id = `${instance}.${counter++}`;
-        const wait = Number(await cmd.sluiceRlAcquire(logKey, penaltyKey, logWindow, maxR, maxT, r, t, id));
-        if (wait <= 0) {
-          const member = `${id}:${r}:${t}`;
-          return { settle: () => cmd.sluiceRlSettle(logKey, member, logWindow).then(() => undefined) };
-        }
-        waits++;
-        // Up to 5% jitter (≤ 50 ms) so waiters released together do not stampede.
-        const ms = wait + Math.random() * Math.min(50, wait * 0.05);
-        waitedMs += ms;
-        await sleep(ms, undefined, signal ? { signal } : undefined);
-      }
+  const store: RateLimitStore = {
+    async tryAcquire(id, r, t) {
+      return Number(await cmd.sluiceRlAcquire(logKey, penaltyKey, logWindow, maxR, maxT, r, t, id));
     },
-    async penalise(retryAfterSec) {
-      const ms = Math.max(1, Math.round(retryAfterSec * 1000));
+    async settle(id, r, t) {
+      await cmd.sluiceRlSettle(logKey, `${id}:${r}:${t}`, logWindow);
+    },
+    async penalise(ms) {
       await cmd.sluiceRlPenalise(penaltyKey, ms);
     },
-    stats: () => ({ waits, waitedMs: Math.round(waitedMs) }),
     async close() {
       if (owned) await redis.quit();
     },
   };
+  return limiterOnStore(store, { ...opts, windowMs });
 }
