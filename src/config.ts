@@ -109,11 +109,15 @@ export const configSchema = z.object({
    * another and watches the build on a third.
    */
   pgPoolMax: int(3, 100).default(10),
+  /**
+   * Where the queues live: set, Redis; unset, BullMQ's PostgreSQL backend in the
+   * DATABASE_URL database (queue/backend.ts).
+   */
   redisUrl: z
     .string()
     .url()
     .pipe(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// (TLS) URL'))
-    .default('redis://127.0.0.1:6379'),
+    .optional(),
   /** REDIS_URL names one node of a Redis Cluster; the others are discovered from it. */
   redisCluster: bool.default(false),
   /** PEM file of the CA that signed the Redis server's TLS certificate (rediss:// only). */
