@@ -20,10 +20,11 @@ export function queueEnv(queue: TestQueue = TEST_QUEUE): Record<string, string> 
 }
 
 /**
- * Declares that a Redis-only case did not run on the Postgres queue, in one line
- * of the test output (never silently); true when it is skipped.
+ * Declares that a case does not run on the Postgres queue (Redis-only, or waiting
+ * on a part not here yet), in one line of the test output, never silently; true
+ * when it is skipped.
  */
-export function redisOnly(why: string): boolean {
+export function skipOnPostgresQueue(why: string): boolean {
   if (TEST_QUEUE !== 'postgres') return false;
   console.log(`not run on the Postgres queue (SLUICE_TEST_QUEUE=postgres): ${why}`);
   return true;

@@ -15,6 +15,7 @@ import { waitForDocuments } from '../../src/queue/producer.ts';
 import { startWorkers, type WorkerSet } from '../../src/queue/supervisor.ts';
 import { runCli, spawnWorker, waitExit } from '../helpers/cli.ts';
 import { copyTextFixtures } from '../helpers/corpus.ts';
+import { skipOnPostgresQueue } from '../helpers/db.ts';
 import {
   type EmbedServer,
   type RecordedRequest,
@@ -183,8 +184,14 @@ let p: TestPipeline;
 let embedWorkers: WorkerSet | undefined;
 let docs: ReturnType<typeof copyTextFixtures>;
 
+// The shared RPM/TPM budget on the Postgres queue is the table-based token bucket
+// of another change (rate-limit-postgres.ts), wired in at backend-postgres.ts.
+const budgetSkipped = skipOnPostgresQueue(
+  'two workers sharing one SLUICE_EMBED_TPM budget: the Postgres token bucket is not wired in on this branch',
+);
+
 beforeAll(async () => {
-  sharedBudget = runSharedBudget();
+  sharedBudget = budgetSkipped ? new Promise(() => undefined) : runSharedBudget();
   sharedBudget.catch(() => undefined); // awaited (and reported) by its own test
   unknownModel = runUnknownModel();
   unknownModel.catch(() => undefined);
@@ -450,17 +457,21 @@ describe('embedding through the real pipeline', () => {
     ]);
   });
 
-  it('two worker processes sharing one SLUICE_EMBED_TPM budget never exceed it together', async () => {
-    const r = await sharedBudget;
-    expect(r.statuses).toEqual({ done: 8 });
-    const total = ok(r.requests).reduce((n, q) => n + q.tokens, 0);
-    const peak = peakTokens(r.requests, 60_000);
-    console.info(
-      `shared budget: ${total} tokens in ${r.requests.length} requests; peak per minute ${peak} of ${TPM}`,
-    );
-    expect(total).toBeGreaterThan(TPM); // the budget really was the bottleneck
-    expect(r.requests.filter((q) => q.status === 429)).toEqual([]);
-    expect(peak).toBeLessThanOrEqual(TPM);
-    expect(r.counters.embed_requests).toBe(r.requests.length);
-  }, 120_000);
+  it.skipIf(budgetSkipped)(
+    'two worker processes sharing one SLUICE_EMBED_TPM budget never exceed it together',
+    async () => {
+      const r = await sharedBudget;
+      expect(r.statuses).toEqual({ done: 8 });
+      const total = ok(r.requests).reduce((n, q) => n + q.tokens, 0);
+      const peak = peakTokens(r.requests, 60_000);
+      console.info(
+        `shared budget: ${total} tokens in ${r.requests.length} requests; peak per minute ${peak} of ${TPM}`,
+      );
+      expect(total).toBeGreaterThan(TPM); // the budget really was the bottleneck
+      expect(r.requests.filter((q) => q.status === 429)).toEqual([]);
+      expect(peak).toBeLessThanOrEqual(TPM);
+      expect(r.counters.embed_requests).toBe(r.requests.length);
+    },
+    120_000,
+  );
 });

@@ -11,7 +11,7 @@ import { enqueue } from '../../src/queue/queues.ts';
 import { RECONCILE_LEASE, reconcile } from '../../src/queue/reconcile.ts';
 import { startWorkers } from '../../src/queue/supervisor.ts';
 import { scratchDir } from '../helpers/corpus.ts';
-import { redisOnly } from '../helpers/db.ts';
+import { skipOnPostgresQueue } from '../helpers/db.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 import { startTestRedis } from '../helpers/redis-server.ts';
 import { until } from '../helpers/until.ts';
@@ -129,7 +129,9 @@ describe('reconciler', () => {
 
 describe('recovery after Redis lost its data', () => {
   it.skipIf(
-    redisOnly('recovery after Redis lost its data (FLUSHALL): Postgres does not lose committed jobs'),
+    skipOnPostgresQueue(
+      'recovery after Redis lost its data (FLUSHALL): Postgres does not lose committed jobs',
+    ),
   )('one sweep re-queues every document in flight, however many, each at its own stage', async () => {
     const redis = await startTestRedis();
     const q = await startPipeline({ label: 'reconcile-flush', stages: [], env: { REDIS_URL: redis.url } });
@@ -186,7 +188,7 @@ describe('the sweep lock', () => {
   });
 
   it.skipIf(
-    redisOnly(
+    skipOnPostgresQueue(
       'a sweep lease lapsing mid-sweep: a Postgres advisory lease cannot lapse while its session lives',
     ),
   )('is not deleted by a sweep whose lease lapsed while another sweep took it', async () => {
