@@ -87,4 +87,29 @@ describe('two installs in one database, no Redis', () => {
     expect((await a.rt.queues.extract.getJobCounts('completed')).completed).toBe(1);
     for (const p of [a, b]) expect(await redis.keys(`${p.config.queuePrefix}*`)).toEqual([]);
   });
+
+  it('answers what status, retry and the dashboard ask: workers, waiting jobs, readiness', async () => {
+    // `sluice retry` and `run` warn when no worker listens; inspect.ts lists the next waiting job.
+    expect(await a.rt.queues.extract.getWorkersCount()).toBeGreaterThanOrEqual(1);
+    expect(await b.rt.queues.extract.getWorkersCount()).toBe(0);
+    const next = await b.rt.queues.extract.getJobs(['wait', 'prioritized'], 0, 0, true);
+    expect(next.map((j) => j.data.uri)).toEqual([join(scratch.dir, 'b.md')]);
+    await expect(b.rt.queue.ping()).resolves.toBeUndefined();
+  });
+
+  it('keeps one sweep at a time per install: a lease no other session takes until released', async () => {
+    // Not the reconciler's own lease, which a's running workers take now and then.
+    const LEASE = 'test-lease';
+    const held = await a.rt.queue.tryLease(LEASE, 5000);
+    expect(held).toBeDefined();
+    expect(await a.rt.queue.tryLease(LEASE, 5000)).toBeUndefined();
+    const other = await b.rt.queue.tryLease(LEASE, 5000); // another prefix, another lease
+    expect(other).toBeDefined();
+    expect(await held?.extend()).toBe(true);
+    await held?.release();
+    await other?.release();
+    const again = await a.rt.queue.tryLease(LEASE, 5000);
+    expect(again).toBeDefined();
+    await again?.release();
+  });
 });
