@@ -316,6 +316,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     );
   }
   if (parsed.success) clusterPrefix(parsed.data, source.queuePrefix, problems);
+  if (parsed.success) redisSettingsWithoutRedis(parsed.data, source, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }
@@ -333,6 +334,25 @@ function clusterPrefix(config: Config, setBy: string | undefined, problems: stri
   problems.push(
     `${setBy}: "${config.queuePrefix}" has no {hash tag}, which a Redis Cluster (SLUICE_REDIS_CLUSTER) needs so a queue's keys share one slot; use "{${config.queuePrefix}}"`,
   );
+}
+
+/** Redis settings with REDIS_URL unset would be ignored (the queues go to Postgres): said, not ignored. */
+function redisSettingsWithoutRedis(
+  config: Config,
+  source: Record<string, string | undefined>,
+  problems: string[],
+): void {
+  if (config.redisUrl !== undefined) return;
+  const set: Array<[boolean, string]> = [
+    [config.redisCluster, source.redisCluster ?? 'SLUICE_REDIS_CLUSTER'],
+    [config.redisCaFile !== undefined, source.redisCaFile ?? 'SLUICE_REDIS_CA_FILE'],
+  ];
+  for (const [on, name] of set) {
+    if (on)
+      problems.push(
+        `${name} is set but REDIS_URL is not: set REDIS_URL to queue on Redis, or remove ${name} to queue in Postgres`,
+      );
+  }
 }
 
 /** A URL with its password (and user info secrets) replaced, safe for logs and errors. */

@@ -91,26 +91,37 @@ async function checkSchema(pool: Pool, url: string): Promise<void> {
 const LEASE_LOCK_CLASS = 7_331_002;
 
 /**
- * A session advisory lock held on one connection until released: Postgres drops
- * it with the session, so a holder that dies never leaves it behind (no TTL needed).
+ * A transaction advisory lock held by a transaction left open until release:
+ * Postgres drops it with the transaction or its session, so a holder that dies
+ * never leaves it behind (no TTL needed), and being transaction-scoped it is
+ * safe through a transaction pooler too. The open transaction has run only
+ * reads, so it holds no snapshot between statements and keeps nothing from vacuum.
  */
 async function tryAdvisoryLease(pool: Pool, key: string): Promise<Lease | undefined> {
   const client = await pool.connect();
   let held = false;
   try {
+    await client.query('BEGIN');
     const { rows } = await client.query<{ ok: boolean }>(
-      'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
+      'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok',
       [LEASE_LOCK_CLASS, key],
     );
     held = rows[0]?.ok === true;
   } finally {
-    if (!held) client.release();
+    if (!held) {
+      const ended = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      client.release(!ended);
+    }
   }
   if (!held) return undefined;
   let released = false;
   return {
     async extend() {
       if (released) return false;
+      // A lost connection (or idle_in_transaction_session_timeout) ended the transaction and the lock.
       return client.query('SELECT 1').then(
         () => true,
         () => false,
@@ -119,13 +130,11 @@ async function tryAdvisoryLease(pool: Pool, key: string): Promise<Lease | undefi
     async release() {
       if (released) return;
       released = true;
-      const ok = await client
-        .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK_CLASS, key])
-        .then(
-          () => true,
-          () => false,
-        );
-      client.release(!ok);
+      const ended = await client.query('COMMIT').then(
+        () => true,
+        () => false,
+      );
+      client.release(!ended);
     },
   };
 }

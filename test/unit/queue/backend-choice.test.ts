@@ -13,6 +13,15 @@ describe('queue backend choice', () => {
     expect(queueBackendKind(redis)).toBe('redis');
   });
 
+  it('refuses Redis settings without REDIS_URL instead of quietly queueing in Postgres', () => {
+    expect(() => loadConfig({ env: { SLUICE_REDIS_CLUSTER: 'true' }, cwd: '/' })).toThrow(
+      /SLUICE_REDIS_CLUSTER is set but REDIS_URL is not/,
+    );
+    expect(() => loadConfig({ env: { SLUICE_REDIS_CA_FILE: '/ca.pem' }, cwd: '/' })).toThrow(
+      /SLUICE_REDIS_CA_FILE is set but REDIS_URL is not/,
+    );
+  });
+
   it('names each install’s Postgres queues by its prefix, so two installs in one database never share one', () => {
     expect(postgresQueueName('sluice', 'extract')).toBe('sluice.extract');
     expect(postgresQueueName('{team-a}', 'load')).toBe('{team-a}.load');
