@@ -189,7 +189,7 @@ describe('the sweep lock', () => {
 
   it.skipIf(
     skipOnPostgresQueue(
-      'a sweep lease lapsing mid-sweep: a Postgres advisory lease cannot lapse while its session lives',
+      'a sweep lease lapsing mid-sweep: a Postgres advisory lease cannot lapse while its transaction lives',
     ),
   )('is not deleted by a sweep whose lease lapsed while another sweep took it', async () => {
     const redis = p.rt.redis!;
