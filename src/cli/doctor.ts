@@ -90,7 +90,7 @@ export function register(program: Command, io: CliIO): void {
             : `vector ${r.available} available (run sluice migrate)`;
         });
         await check('migrations', async () => {
-          const pending = await pendingMigrations(pool);
+          const pending = await pendingMigrations(pool, { queueSchema: redisUrl === undefined });
           if (pending.length > 0)
             throw new Error(`${pending.length} pending: ${pending.join(', ')}; run \`sluice migrate\``);
           return 'up to date';

@@ -140,11 +140,15 @@ function underLock<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promi
   });
 }
 
-/** Names of migrations not yet applied (for `sluice doctor`). */
-export async function pendingMigrations(pool: Pool): Promise<string[]> {
+/**
+ * Names of migrations not yet applied (for `sluice doctor`); BullMQ's queue schema
+ * among them when `queueSchema` (the queues are in Postgres: REDIS_URL unset).
+ */
+export async function pendingMigrations(pool: Pool, opts: { queueSchema: boolean }): Promise<string[]> {
   const list = await loadMigrations();
   const queue = await queueSchemaName();
-  const queuePending = (await queueSchemaVersion(pool)) < queue.version ? [queue.name] : [];
+  const queuePending =
+    opts.queueSchema && (await queueSchemaVersion(pool)) < queue.version ? [queue.name] : [];
   const exists = await pool.query(`SELECT to_regclass('sluice.migrations') AS t`);
   if (!exists.rows[0]?.t) return [...list.map((m) => m.name), ...queuePending];
   const { rows } = await pool.query<{ id: number }>('SELECT id FROM sluice.migrations');
