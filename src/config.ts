@@ -109,11 +109,15 @@ export const configSchema = z.object({
    * another and watches the build on a third.
    */
   pgPoolMax: int(3, 100).default(10),
+  /**
+   * Where the queues live: set, Redis; unset, BullMQ's PostgreSQL backend in the
+   * DATABASE_URL database (queue/backend.ts).
+   */
   redisUrl: z
     .string()
     .url()
     .pipe(z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// (TLS) URL'))
-    .default('redis://127.0.0.1:6379'),
+    .optional(),
   /** REDIS_URL names one node of a Redis Cluster; the others are discovered from it. */
   redisCluster: bool.default(false),
   /** PEM file of the CA that signed the Redis server's TLS certificate (rediss:// only). */
@@ -312,6 +316,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     );
   }
   if (parsed.success) clusterPrefix(parsed.data, source.queuePrefix, problems);
+  if (parsed.success) redisSettingsWithoutRedis(parsed.data, source, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }
@@ -329,6 +334,25 @@ function clusterPrefix(config: Config, setBy: string | undefined, problems: stri
   problems.push(
     `${setBy}: "${config.queuePrefix}" has no {hash tag}, which a Redis Cluster (SLUICE_REDIS_CLUSTER) needs so a queue's keys share one slot; use "{${config.queuePrefix}}"`,
   );
+}
+
+/** Redis settings with REDIS_URL unset would be ignored (the queues go to Postgres): said, not ignored. */
+function redisSettingsWithoutRedis(
+  config: Config,
+  source: Record<string, string | undefined>,
+  problems: string[],
+): void {
+  if (config.redisUrl !== undefined) return;
+  const set: Array<[boolean, string]> = [
+    [config.redisCluster, source.redisCluster ?? 'SLUICE_REDIS_CLUSTER'],
+    [config.redisCaFile !== undefined, source.redisCaFile ?? 'SLUICE_REDIS_CA_FILE'],
+  ];
+  for (const [on, name] of set) {
+    if (on)
+      problems.push(
+        `${name} is set but REDIS_URL is not: set REDIS_URL to queue on Redis, or remove ${name} to queue in Postgres`,
+      );
+  }
 }
 
 /** A URL with its password (and user info secrets) replaced, safe for logs and errors. */

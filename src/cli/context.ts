@@ -30,13 +30,13 @@ export async function checkDatabase(pool: Pool, config: Config): Promise<void> {
  */
 export async function requireSchema(pool: Pool, config: Config): Promise<void> {
   const { loadMigrations, pendingMigrations } = await import('../db/migrate.ts');
-  const pending = await pendingMigrations(pool);
+  const { queueBackendKind } = await import('../queue/backend.ts');
+  const pending = await pendingMigrations(pool, { queueSchema: queueBackendKind(config) === 'postgres' });
   if (pending.length === 0) return;
   const where = `the database ${databaseName(config.databaseUrl)} at ${hostOf(config.databaseUrl)}`;
-  const state =
-    pending.length === (await loadMigrations()).length
-      ? 'has no sluice schema'
-      : `is missing ${pending.length} sluice migration(s) (${pending.join(', ')})`;
+  const state = (await loadMigrations()).every((m) => pending.includes(m.name))
+    ? 'has no sluice schema'
+    : `is missing ${pending.length} sluice migration(s) (${pending.join(', ')})`;
   throw new ExitError(EXIT.usage, `error: ${where} ${state}: run \`sluice migrate\` first`);
 }
 

@@ -14,7 +14,9 @@ interface Check {
 export function register(program: Command, io: CliIO): void {
   program
     .command('doctor')
-    .description('check Redis, Postgres, pgvector, migrations and the embedder')
+    .description(
+      'check the queue store (Redis, or Postgres when REDIS_URL is unset), Postgres, pgvector, migrations and the embedder',
+    )
     .option('--json', 'print checks as JSON on stdout')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const g = { ...cmd.optsWithGlobals<GlobalOpts>(), ...opts };
@@ -32,25 +34,39 @@ export function register(program: Command, io: CliIO): void {
           checks.push({ name, ok: false, detail: messageOf(err) });
         }
       };
-      await check('redis', async () => {
-        const redis = await connectRedis(config, 'producer');
-        try {
-          const info = await redis.info('server');
-          const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
-          const policy = await evictionPolicy(redis);
-          if (policy && policy !== 'noeviction') {
-            throw new Error(
-              `Redis ${version} at ${hostOf(config.redisUrl)} has maxmemory-policy ${policy}; set noeviction`,
-            );
+      const redisUrl = config.redisUrl;
+      if (redisUrl === undefined) {
+        // No REDIS_URL: the queues are BullMQ's PostgreSQL backend in the same database.
+        await check('queue', async () => {
+          const { connectQueueBackend } = await import('../queue/backend.ts');
+          const backend = await connectQueueBackend(config, { kind: 'producer', poolMax: 1 });
+          try {
+            await backend.ping();
+            return `${backend.description} (REDIS_URL unset)`;
+          } finally {
+            await backend.close();
           }
-          const aof = await appendOnly(redis);
-          const warning = appendOnlyWarning(aof);
-          if (warning) warnings.push({ name: 'redis', ok: true, detail: warning });
-          return `Redis ${version} at ${hostOf(config.redisUrl)}, maxmemory-policy ${policy ?? 'unknown'}, appendonly ${aof ?? 'unknown'}`;
-        } finally {
-          redis.disconnect();
-        }
-      });
+        });
+      } else
+        await check('redis', async () => {
+          const redis = await connectRedis({ ...config, redisUrl }, 'producer');
+          try {
+            const info = await redis.info('server');
+            const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
+            const policy = await evictionPolicy(redis);
+            if (policy && policy !== 'noeviction') {
+              throw new Error(
+                `Redis ${version} at ${hostOf(redisUrl)} has maxmemory-policy ${policy}; set noeviction`,
+              );
+            }
+            const aof = await appendOnly(redis);
+            const warning = appendOnlyWarning(aof);
+            if (warning) warnings.push({ name: 'redis', ok: true, detail: warning });
+            return `Redis ${version} at ${hostOf(redisUrl)}, maxmemory-policy ${policy ?? 'unknown'}, appendonly ${aof ?? 'unknown'}`;
+          } finally {
+            redis.disconnect();
+          }
+        });
       const pool = createPool(config.databaseUrl, { max: 1 });
       try {
         await check('postgres', async () => {
@@ -74,7 +90,7 @@ export function register(program: Command, io: CliIO): void {
             : `vector ${r.available} available (run sluice migrate)`;
         });
         await check('migrations', async () => {
-          const pending = await pendingMigrations(pool);
+          const pending = await pendingMigrations(pool, { queueSchema: redisUrl === undefined });
           if (pending.length > 0)
             throw new Error(`${pending.length} pending: ${pending.join(', ')}; run \`sluice migrate\``);
           return 'up to date';

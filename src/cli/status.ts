@@ -1,30 +1,27 @@
 // `sluice status`: documents per status, queue depths per stage, recent failures,
-// embedding cache counters. Postgres answers first; Redis (queue depths only) is
+// embedding cache counters. Postgres answers first; the queue store (depths only) is
 // asked last and fails fast: without it the rest is still shown, then exit 2.
 import type { Command } from 'commander';
+import type { Config } from '../config.ts';
 import { messageOf } from '../errors.ts';
-import type { RedisSettings } from '../queue/connection.ts';
 import type { QueueDepths } from '../queue/queues.ts';
 import { escapeControls } from '../terminal-text.ts';
 import { withPool } from './context.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
 import { wholeNumber } from './numbers.ts';
 
-/** Queue depths per stage, or the one-line reason Redis could not give them. */
-async function readQueues(
-  settings: RedisSettings,
-  prefix: string,
-): Promise<Record<string, QueueDepths> | string> {
-  const { connectRedis } = await import('../queue/connection.ts');
+/** Queue depths per stage, or the one-line reason the queue store could not give them. */
+async function readQueues(config: Config): Promise<Record<string, QueueDepths> | string> {
+  const { connectQueueBackend } = await import('../queue/backend.ts');
   const { closeQueues, createQueues, queueDepths } = await import('../queue/queues.ts');
   try {
-    const redis = await connectRedis(settings, 'producer');
-    const queues = createQueues(redis, prefix);
+    const backend = await connectQueueBackend(config, { kind: 'producer', poolMax: 1 });
+    const queues = createQueues(backend);
     try {
       return await queueDepths(queues);
     } finally {
       await closeQueues(queues).catch(() => undefined);
-      redis.disconnect();
+      await backend.close().catch(() => undefined);
     }
   } catch (err) {
     return messageOf(err);
@@ -66,7 +63,7 @@ export function register(program: Command, io: CliIO): void {
           byStatus[r.status] = r.n;
           documents[r.collection] = byStatus;
         }
-        const queued = await readQueues(config, config.queuePrefix);
+        const queued = await readQueues(config);
         const queues = typeof queued === 'string' ? null : queued;
         const totals = await embeddingTotals(pool);
         const { heldDeletionsBySource } = await import('../loaders/sources.ts');

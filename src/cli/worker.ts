@@ -37,7 +37,7 @@ export function register(program: Command, io: CliIO): void {
           },
         );
         log.info(
-          `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}`,
+          `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}, queues in ${rt.queue.description}`,
         );
         await untilSignal(log, 'finishing jobs in hand');
         await workers.close();

@@ -18,8 +18,8 @@ export function healthRoutes(rt: Runtime): Hono<DashEnv> {
       );
     const [postgres, queue, migrations] = await Promise.all([
       check(rt.pool.query('SELECT 1'), 'unreachable'),
-      check(rt.redis.ping(), 'unreachable'),
-      withTimeout(pendingMigrations(rt.pool), 2000).then(
+      check(rt.queue.ping(), 'unreachable'),
+      withTimeout(pendingMigrations(rt.pool, { queueSchema: rt.queue.kind === 'postgres' }), 2000).then(
         (pending) =>
           pending.length === 0 ? 'current' : `pending: ${pending.join(', ')} (run sluice migrate)`,
         () => 'unknown',

@@ -82,7 +82,54 @@ export async function migrate(pool: Pool, migrations?: Migration[]): Promise<Mig
     });
     results.push({ name: m.name, status });
   }
+  results.push(await migrateQueueSchema(pool));
   return results;
+}
+
+/** The ledger name of BullMQ's queue schema at the version this build carries. */
+async function queueSchemaName(): Promise<{ name: string; version: number }> {
+  const { LATEST_SCHEMA_VERSION } = await import('bullmq');
+  return { name: `bullmq-queue-schema-v${LATEST_SCHEMA_VERSION}`, version: LATEST_SCHEMA_VERSION };
+}
+
+/** The version of BullMQ's queue schema in this database (0: none). */
+async function queueSchemaVersion(db: Pool | PoolClient): Promise<number> {
+  const { rows } = await db.query<{ t: string | null }>("SELECT to_regclass('bullmq.migration') AS t");
+  if (!rows[0]?.t) return 0;
+  const v = await db.query<{ v: number }>('SELECT COALESCE(max(version), 0)::int AS v FROM bullmq.migration');
+  return v.rows[0]?.v ?? 0;
+}
+
+/**
+ * BullMQ's PostgreSQL queue schema (`bullmq`: the queues when REDIS_URL is unset),
+ * made always so a database can drop Redis later. BullMQ's own migrator applies it
+ * on one session under its own transaction advisory lock, so concurrent runs clash
+ * cleanly too; workers only check it, never migrate it.
+ */
+async function migrateQueueSchema(pool: Pool): Promise<MigrationResult> {
+  const { DEFAULT_SCHEMA, MIGRATION_ADVISORY_LOCK_KEY, runMigrations } = await import('bullmq');
+  const { name, version } = await queueSchemaName();
+  const client = await pool.connect();
+  let failed = false;
+  try {
+    // BullMQ's own lock, taken first so that the version read says which of several
+    // concurrent runs applies it. runMigrations' BEGIN inside this transaction is only
+    // a warning; its lock is re-entrant, and its COMMIT or ROLLBACK ends this transaction.
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      MIGRATION_ADVISORY_LOCK_KEY,
+      DEFAULT_SCHEMA,
+    ]);
+    const before = await queueSchemaVersion(client);
+    await runMigrations(client);
+    return { name, status: before >= version ? 'already-applied' : 'applied' };
+  } catch (err) {
+    failed = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw new Error(`the queue schema (BullMQ ${name}) failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    client.release(failed);
+  }
 }
 
 /** Runs fn in one transaction holding the migration lock, released by COMMIT or ROLLBACK. */
@@ -93,12 +140,18 @@ function underLock<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promi
   });
 }
 
-/** Names of migrations not yet applied (for `sluice doctor`). */
-export async function pendingMigrations(pool: Pool): Promise<string[]> {
+/**
+ * Names of migrations not yet applied (for `sluice doctor`); BullMQ's queue schema
+ * among them when `queueSchema` (the queues are in Postgres: REDIS_URL unset).
+ */
+export async function pendingMigrations(pool: Pool, opts: { queueSchema: boolean }): Promise<string[]> {
   const list = await loadMigrations();
+  const queue = await queueSchemaName();
+  const queuePending =
+    opts.queueSchema && (await queueSchemaVersion(pool)) < queue.version ? [queue.name] : [];
   const exists = await pool.query(`SELECT to_regclass('sluice.migrations') AS t`);
-  if (!exists.rows[0]?.t) return list.map((m) => m.name);
+  if (!exists.rows[0]?.t) return [...list.map((m) => m.name), ...queuePending];
   const { rows } = await pool.query<{ id: number }>('SELECT id FROM sluice.migrations');
   const done = new Set(rows.map((r) => r.id));
-  return list.filter((m) => !done.has(m.id)).map((m) => m.name);
+  return [...list.filter((m) => !done.has(m.id)).map((m) => m.name), ...queuePending];
 }

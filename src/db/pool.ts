@@ -15,6 +15,11 @@ export interface PoolOptions {
   /** application_name shown in pg_stat_activity (helps operators and tests). */
   applicationName?: string;
   /**
+   * search_path of every connection, set at connection start (e.g. BullMQ's
+   * PostgreSQL backend, whose SQL names its tables unqualified).
+   */
+  searchPath?: string;
+  /**
    * How long a new connection refused by a server that is full ("too many
    * clients", 53300) or starting up (57P03) is retried, with backoff, before the
    * refusal is thrown (default 30 s; 0: not retried). The caller just waits.
@@ -55,6 +60,7 @@ export function createPool(databaseUrl: string, opts: PoolOptions = {}): Pool {
     connectionString: databaseUrl,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'sluice',
+    ...(opts.searchPath ? { options: `-c search_path=${opts.searchPath}` } : {}),
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });

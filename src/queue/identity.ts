@@ -5,7 +5,9 @@
 // process on a prefix writes its database's identity under the prefix, and a
 // process of another database refuses to start. The key is re-written when Redis
 // lost it (a restart without persistence, a flush): at start, and by running
-// workers every few seconds.
+// workers every few seconds. Queues in Postgres (REDIS_URL unset) live in the
+// database their document ids belong to, so they are bound by construction and
+// nothing is claimed; the prefix only names them apart (backend-postgres.ts).
 import { hostOf } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import { SluiceError } from '../errors.ts';

@@ -10,9 +10,9 @@ import { lookupModel, OLLAMA_MODELS, OPENAI_MODELS } from '../embedders/models.t
 import type { Embedder } from '../embedders/types.ts';
 import { SluiceError } from '../errors.ts';
 import { type ChunkOptions, chunkFingerprint } from '../transforms/chunk.ts';
-import type { RedisClient } from './connection.ts';
+import type { QueueBackend } from './backend.ts';
 import { createEmbedService, type EmbedService } from './embed-service.ts';
-import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { retryPolicy } from './retry-policy.ts';
 
 /** What a generation is built with; stored in sluice.collection_generations. */
@@ -83,16 +83,15 @@ export function configFor(config: Config, s: PipelineSettings): Config {
 /** Builds a pipeline; `embedder` overrides the configured one (tests point it at a test server). */
 export async function createPipeline(
   config: Config,
-  redis: RedisClient,
+  queue: QueueBackend,
   extract: string,
   embedder?: Embedder,
 ): Promise<Pipeline> {
   const emb = embedder ?? (await createEmbedder(config));
-  // One budget per provider+model, shared through Redis by every worker using this queue prefix.
+  // One budget per provider+model, shared through the queue store by every worker using this queue prefix.
   const limited = config.embedRequestsPerMin !== undefined || config.embedTokensPerMin !== undefined;
   const limiter = limited
-    ? createRateLimiter({
-        redis,
+    ? queue.rateLimiter({
         prefix: config.queuePrefix,
         key: `${emb.id}:${emb.model}`,
         requestsPerWindow: config.embedRequestsPerMin,

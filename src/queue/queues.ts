@@ -1,6 +1,7 @@
-// The four stage queues on one Redis connection (connection.ts), and what sluice
-// asks of that Redis (eviction policy, persistence).
-import { Queue } from 'bullmq';
+// The four stage queues on the queue backend (backend.ts: Redis or Postgres), and
+// what sluice asks of a Redis (eviction policy, persistence).
+import type { Queue } from 'bullmq';
+import type { QueueBackend } from './backend.ts';
 import type { RedisClient } from './connection.ts';
 import { type JobPayload, jobId, STAGES, type StageName } from './jobs.ts';
 
@@ -39,12 +40,14 @@ export function appendOnlyWarning(value: string | undefined): string | undefined
     : undefined;
 }
 
+/** The backend each queue was built on, for the existence checks of enqueueMany. */
+const backendOf = new WeakMap<Queue<JobPayload>, QueueBackend>();
+
 /** The stage queues; every job gets `attempts` tries with the worker's custom backoff. */
-export function createQueues(connection: RedisClient, prefix: string, attempts = 6): Queues {
+export function createQueues(backend: QueueBackend, attempts = 6): Queues {
   const defaultJobOptions = { attempts, backoff: { type: 'custom' }, ...RETENTION };
-  const entries = STAGES.map(
-    (stage) => [stage, new Queue<JobPayload>(stage, { connection, prefix, defaultJobOptions })] as const,
-  );
+  const entries = STAGES.map((stage) => [stage, backend.queue(stage, defaultJobOptions)] as const);
+  for (const [, q] of entries) backendOf.set(q, backend);
   // Connection errors surface through the failing command; an unhandled 'error' event would only print noise.
   for (const [, q] of entries) q.on('error', () => undefined);
   return Object.fromEntries(entries) as Queues;
@@ -71,7 +74,7 @@ export async function enqueue(queues: Queues, stage: StageName, payload: JobPayl
 
 /**
  * enqueue() for many jobs of one stage in few round trips (issue #15): which ids
- * exist is asked in one pipeline, only jobs that exist have their state read,
+ * exist is asked in few round trips (backend.exists), only jobs that exist have their state read,
  * finished ones are removed, and the rest are added together. Results in input order.
  */
 export async function enqueueMany(
@@ -82,15 +85,12 @@ export async function enqueueMany(
   if (payloads.length === 0) return [];
   const queue = queues[stage];
   const ids = payloads.map((p) => jobId(stage, p));
-  // createQueues hands every queue a connection instance (never options): the one to pipeline on.
-  const pipeline = (queue.opts.connection as RedisClient).pipeline();
-  for (const id of ids) pipeline.exists(queue.toKey(id));
-  const found = (await pipeline.exec()) ?? [];
+  const backend = backendOf.get(queue);
+  if (!backend) throw new Error('enqueueMany: the queues were not made by createQueues');
+  const found = await backend.exists(queue, ids);
   const results = await Promise.all(
     ids.map(async (id, i): Promise<EnqueueResult> => {
-      const [err, exists] = found[i] ?? [new Error('no reply from Redis'), 0];
-      if (err) throw err;
-      if (exists === 0) return 'added';
+      if (!found[i]) return 'added';
       if (!FINISHED.has(await queue.getJobState(id))) return 'in-flight';
       await queue.remove(id).catch(() => undefined);
       return 'added';

@@ -2,20 +2,21 @@
 // that is queued or processing but has no live job (its job stalled past
 // BullMQ's limit, Redis lost a write, a process died between two steps) is put
 // back on its stage's queue. The same tick builds HNSW indexes of collections
-// that have gone idle (see buildMissingIndexes). Runs in every worker; a lease
-// (in Redis, or in Postgres when the queue runs there: coordination.ts) keeps one
-// sweep at a time across machines. Stalls are treated as transient, with a cap so
-// a document that kills its worker every time still ends failed with a reason.
+// that have gone idle (see buildMissingIndexes). Runs in every worker; a lease (a Redis key, or a
+// sluice.leases row when the queue is in Postgres) keeps one sweep at a time across machines. Stalls are treated as transient, with a cap so a
+// document that kills its worker every time still ends failed with a reason.
 import type { Job, Queue } from 'bullmq';
 import { bumpRequeues, type InFlightRow, markFailed, staleInFlight } from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
-import { tryLeaseOn } from './coordination.ts';
 import { autoSwitch, markBuildsReady, reconcileGenerations } from './generations.ts';
 import { type JobPayload, jobId, nextStage, payloadFor, STAGES, type StageName } from './jobs.ts';
 import { mapLimit } from './producer.ts';
 import { FINISHED } from './queues.ts';
 import type { Runtime } from './runtime.ts';
 import type { Lease } from './sweep-lock.ts';
+
+/** The lease that keeps one sweep at a time (a Redis key `<prefix>:reconcile-lock` in Redis mode). */
+export const RECONCILE_LEASE = 'reconcile-lock';
 
 export interface ReconcileResult {
   checked: number;
@@ -32,8 +33,7 @@ export async function reconcile(
   opts: { staleMs: number; limit?: number },
 ): Promise<ReconcileResult> {
   const result: ReconcileResult = { checked: 0, requeued: 0, failed: 0 };
-  const lockKey = `${rt.config.queuePrefix}:reconcile-lock`;
-  const lease = await tryLeaseOn(rt, lockKey, Math.max(opts.staleMs, 5000));
+  const lease = await rt.queue.tryLease(RECONCILE_LEASE, Math.max(opts.staleMs, 5000));
   if (!lease) return result;
   try {
     await sweep(rt, opts, result, lease);

@@ -16,7 +16,8 @@ import { type GenerationInfo, getGeneration } from '../loaders/generations.ts';
 import { type CollectionInfo, ensureCollection } from '../loaders/pgvector.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { ChunkOptions } from '../transforms/chunk.ts';
-import { connectRedis, type RedisClient } from './connection.ts';
+import { connectQueueBackend, type QueueBackend } from './backend.ts';
+import type { RedisClient } from './connection.ts';
 import type { EmbedService } from './embed-service.ts';
 import { claimQueuePrefix, databaseIdentity, keepQueuePrefix } from './identity.ts';
 import { configFor, createPipeline, type Pipeline, type PipelineSettings, settingsKey } from './pipeline.ts';
@@ -32,7 +33,10 @@ export interface Runtime {
    * SLUICE_DIRECT_DATABASE_URL when set, else `pool` itself.
    */
   sessionPool: Pool;
-  redis: RedisClient;
+  /** Where the queues live (backend.ts): Redis when REDIS_URL is set, else Postgres. */
+  queue: QueueBackend;
+  /** The Redis client in Redis mode; undefined when the queues are in Postgres. */
+  redis: RedisClient | undefined;
   queues: Queues;
   embedder: Embedder;
   embedService: EmbedService;
@@ -87,7 +91,6 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   if (ocr && (opts.kind ?? 'worker') === 'worker') checkOcrInstalled(ocr.langs);
   const log = opts.log ?? createLogger(config.logLevel, { secrets: secretsOf(config) });
   const kind = opts.kind ?? 'worker';
-  const redis = await connectRedis(config, kind);
   // One warning per minute at most while Postgres refuses connections (full or starting up).
   let refusedLoggedAt = 0;
   const onRefused = (err: Error) => {
@@ -103,10 +106,18 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     directUrl === config.databaseUrl
       ? pool
       : createPool(directUrl, { max: 3, refusedWaitMs: 120_000, onRefused });
-  const prefixGuard = await bindQueuePrefix(config, redis, pool, kind, log).catch(async (err: unknown) => {
-    redis.disconnect();
+  const endPools = async () => {
     await pool.end().catch(() => undefined);
     if (sessionPool !== pool) await sessionPool.end().catch(() => undefined);
+  };
+  const queue = await connectQueueBackend(config, { kind }).catch(async (err: unknown) => {
+    await endPools();
+    throw err;
+  });
+  const redis = queue.redis;
+  const prefixGuard = await bindQueuePrefix(config, queue, pool, kind, log).catch(async (err: unknown) => {
+    await queue.close().catch(() => undefined);
+    await endPools();
     throw err;
   });
   const threads = createThreadPool({
@@ -114,7 +125,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     timeoutMs: config.extractTimeoutMs,
     memoryMb: config.extractMemoryMb,
   });
-  const queues = createQueues(redis, config.queuePrefix, config.attempts);
+  const queues = createQueues(queue, config.attempts);
   const limits: ExtractLimits = {
     maxBytes: config.maxFileBytes,
     maxPages: config.maxPages,
@@ -128,11 +139,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   const extract = `x1;${EXTRACTORS.map((e) => `${e.name}@${e.version}`).join(',')};pages=${limits.maxPages}${ocrKey}`;
   // A provider that cannot start (bad settings, optional package missing) must not
   // leave the connections above open: the CLI would print its error and never exit.
-  const base = await createPipeline(config, redis, extract, opts.embedder).catch(async (err: unknown) => {
+  const base = await createPipeline(config, queue, extract, opts.embedder).catch(async (err: unknown) => {
     prefixGuard?.stop();
-    redis.disconnect();
-    await pool.end().catch(() => undefined);
-    if (sessionPool !== pool) await sessionPool.end().catch(() => undefined);
+    await closeQueues(queues).catch(() => undefined);
+    await queue.close().catch(() => undefined);
+    await endPools();
     await threads.close().catch(() => undefined);
     throw err;
   });
@@ -157,7 +168,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   };
   const pipelineWith = (s: PipelineSettings): Promise<Pipeline> =>
     adopt(settingsKey(s), async () => {
-      const made = await createPipeline(configFor(config, s), redis, extract);
+      const made = await createPipeline(configFor(config, s), queue, extract);
       await made.resolveEmbedder();
       return made;
     });
@@ -195,6 +206,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     config,
     pool,
     sessionPool,
+    queue,
     redis,
     queues,
     embedder: base.embedder,
@@ -232,7 +244,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       return { pipeline, generation };
     },
     async pipelineFromConfig(cfg) {
-      const made = await createPipeline(cfg, redis, extract);
+      const made = await createPipeline(cfg, queue, extract);
       try {
         await made.resolveEmbedder();
       } catch (err) {
@@ -251,9 +263,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       await bumpCounters(pool, takeEmbedCounters()).catch(() => undefined);
       for (const pl of all) await pl.close();
       await closeQueues(queues);
+      await queue.close();
       await pool.end();
       if (sessionPool !== pool) await sessionPool.end();
-      redis.disconnect();
     },
   };
 }
@@ -261,14 +273,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
 /**
  * Binds the queue prefix to this database (identity.ts): refuses another database's
  * prefix; a worker keeps the binding written while it runs (Redis may lose it).
+ * Queues in Postgres live in this database: bound by construction, nothing to claim.
  */
 async function bindQueuePrefix(
   config: Config,
-  redis: RedisClient,
+  queue: QueueBackend,
   pool: Pool,
   kind: 'producer' | 'worker',
   log: Logger,
 ): Promise<{ stop(): void } | undefined> {
+  const redis = queue.redis;
+  if (!redis) return undefined;
   const own = await databaseIdentity(pool, config.databaseUrl).catch((err: unknown) => {
     // A SQLSTATE is Postgres answering; anything else is not reaching it.
     throw sqlStateOf(err) ? err : connectionError(err, config.databaseUrl);

@@ -1,6 +1,8 @@
 // Starts the stage workers a process runs and closes them together: on close,
 // jobs in hand finish (or their locks lapse and another worker takes them).
 import type { Worker } from 'bullmq';
+import type { Logger } from '../log.ts';
+import type { RedisClient } from './connection.ts';
 import type { StageName } from './jobs.ts';
 import { appendOnly, appendOnlyWarning, evictionPolicy } from './queues.ts';
 import { startReconciler } from './reconcile.ts';
@@ -12,19 +14,24 @@ export interface WorkerSet {
   close(): Promise<void>;
 }
 
+/** Redis settings that lose queued jobs: eviction, no persistence (Redis mode only). */
+async function warnAboutRedis(redis: RedisClient, log: Logger): Promise<void> {
+  const policy = await evictionPolicy(redis);
+  if (policy !== undefined && policy !== 'noeviction') {
+    log.warn(
+      `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs. Set it to "noeviction".`,
+    );
+  }
+  const persistence = appendOnlyWarning(await appendOnly(redis));
+  if (persistence) log.warn(persistence);
+}
+
 export async function startWorkers(
   rt: Runtime,
   stages: StageName[],
   opts: StageWorkerOptions,
 ): Promise<WorkerSet> {
-  const policy = await evictionPolicy(rt.redis);
-  if (policy !== undefined && policy !== 'noeviction') {
-    rt.log.warn(
-      `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs. Set it to "noeviction".`,
-    );
-  }
-  const persistence = appendOnlyWarning(await appendOnly(rt.redis));
-  if (persistence) rt.log.warn(persistence);
+  if (rt.redis) await warnAboutRedis(rt.redis, rt.log);
   // Tracing first, so the first jobs are traced too; its libraries load only when switched on.
   const tracing = rt.config.otelEndpoint
     ? await (await import('./tracing.ts')).startTracing({ endpoint: rt.config.otelEndpoint })

@@ -15,7 +15,6 @@ import {
 } from '../errors.ts';
 import { recordStageRun } from '../loaders/checkpoints.ts';
 import { escapeControls } from '../terminal-text.ts';
-import { duplicateForWorker } from './connection.ts';
 import { type JobPayload, nextStage, parsePayload, type StageName } from './jobs.ts';
 import { progressOf } from './progress.ts';
 import { enqueue } from './queues.ts';
@@ -194,12 +193,7 @@ export function createStageWorker(
     throw Worker.RateLimitError();
   }
 
-  // BullMQ does not close a connection it was handed, so this worker owns and closes its own.
-  const connection = duplicateForWorker(rt.redis);
-  connection.on('error', () => undefined);
-  const worker: Worker<JobPayload> = new Worker<JobPayload>(stage, processor, {
-    connection,
-    prefix: config.queuePrefix,
+  const worker: Worker<JobPayload> = rt.queue.worker(stage, processor, {
     concurrency: opts.concurrency,
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,
@@ -217,7 +211,6 @@ export function createStageWorker(
     if (job && /stalled|lock/i.test(err?.message ?? '')) log.warn(`${stage} job ${job.id}: ${err.message}`);
   });
   worker.on('error', (err) => log.warn(`${stage} worker: ${messageOf(err)}`));
-  worker.on('closed', () => connection.disconnect());
   return worker;
 }
 

@@ -200,8 +200,8 @@ describe('run reports only its own documents', () => {
       const out = JSON.parse(res.stdout) as { files: number; done: number; failed: number };
       expect(out).toMatchObject({ files: 1, done: 1, failed: 0 });
     } finally {
-      const keys = await p.rt.redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await p.rt.redis.del(...keys);
+      const keys = (await p.rt.redis?.keys(`${prefix}:*`)) ?? [];
+      if (keys.length > 0) await p.rt.redis?.del(...keys);
     }
   });
 });
@@ -240,8 +240,8 @@ describe('a wrong embedder URL', () => {
     } finally {
       worker.kill('SIGTERM');
       await waitExit(worker);
-      const keys = await p.rt.redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await p.rt.redis.del(...keys);
+      const keys = (await p.rt.redis?.keys(`${prefix}:*`)) ?? [];
+      if (keys.length > 0) await p.rt.redis?.del(...keys);
     }
   });
 });

@@ -10,7 +10,15 @@ import { type IngestSummary, ingestFiles, waitForDocuments } from '../../src/que
 import { createRuntime, type Runtime } from '../../src/queue/runtime.ts';
 import { startWorkers, type WorkerSet } from '../../src/queue/supervisor.ts';
 import { resolveInputs } from '../../src/sources/files.ts';
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from './db.ts';
+import {
+  createTestDatabase,
+  queueEnv,
+  TEST_QUEUE,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  type TestQueue,
+  uniquePrefix,
+} from './db.ts';
 
 export interface TestPipeline {
   db: TestDatabase;
@@ -36,13 +44,17 @@ export interface PipelineOptions {
   /** Stages to run in-process (default all; [] for none, e.g. when child workers do the work). */
   stages?: StageName[];
   concurrency?: number;
+  /** Queue backend (default SLUICE_TEST_QUEUE's: Redis, or Postgres with REDIS_URL unset). */
+  queue?: TestQueue;
+  /** Another pipeline's database, shared (it is dropped by its owner, not by this pipeline). */
+  database?: TestDatabase;
 }
 
 export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline> {
-  const db = await createTestDatabase();
+  const db = opts.database ?? (await createTestDatabase());
   const env: Record<string, string> = {
     DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
+    ...queueEnv(opts.queue ?? TEST_QUEUE),
     SLUICE_QUEUE_PREFIX: uniquePrefix(opts.label),
     SLUICE_LOG_LEVEL: 'error',
     SLUICE_BACKOFF_MS: '200',
@@ -55,6 +67,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline
     log: createLogger(config.logLevel),
     ...(opts.embedder ? { embedder: opts.embedder } : {}),
   });
+  const queue = opts.queue ?? TEST_QUEUE;
+  if (rt.queue.kind !== queue) throw new Error(`expected the ${queue} queue backend, got ${rt.queue.kind}`);
   const stages = opts.stages ?? [...STAGES];
   const workers =
     stages.length > 0 ? await startWorkers(rt, stages, { concurrency: opts.concurrency ?? 4 }) : undefined;
@@ -88,15 +102,16 @@ export async function startPipeline(opts: PipelineOptions): Promise<TestPipeline
       await workers?.close();
       await obliterate(rt);
       await rt.close();
-      await db.drop();
+      if (!opts.database) await db.drop();
+      if (queue === 'postgres') await assertNoRedisKeys(config.queuePrefix);
     },
   };
 }
 
-/** Removes this pipeline's queues and its prefix's database binding from the shared Redis. */
+/** Removes this pipeline's queues and (Redis) its prefix's database binding from the shared store. */
 export async function obliterate(rt: Runtime): Promise<void> {
   for (const q of Object.values(rt.queues)) await q.obliterate({ force: true }).catch(() => undefined);
-  await rt.redis.del(identityKey(rt.config.queuePrefix)).catch(() => undefined);
+  await rt.redis?.del(identityKey(rt.config.queuePrefix)).catch(() => undefined);
 }
 
 /**
@@ -115,4 +130,29 @@ export async function waitIdle(p: TestPipeline, timeoutMs = 60_000): Promise<voi
     await new Promise((r) => setTimeout(r, 100));
   }
   await buildMissingIndexes(p.rt.pool);
+}
+
+/**
+ * A pipeline on the Postgres queue wrote nothing to the shared test Redis (none
+ * reachable: nothing can have been written). Throws naming the keys it finds.
+ */
+export async function assertNoRedisKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(TEST_REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    const connected = await redis.connect().then(
+      () => true,
+      () => false,
+    );
+    if (!connected) return;
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) throw new Error(`the Postgres-queue pipeline wrote to Redis: ${keys.join(', ')}`);
+  } finally {
+    redis.disconnect();
+  }
 }

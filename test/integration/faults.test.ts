@@ -11,7 +11,7 @@ import { waitForDocuments } from '../../src/queue/producer.ts';
 import { addStageRunSink } from '../../src/queue/telemetry.ts';
 import { freePort } from '../chaos/driver.ts';
 import { copyTextFixtures } from '../helpers/corpus.ts';
-import { ADMIN_URL } from '../helpers/db.ts';
+import { ADMIN_URL, skipOnPostgresQueue, TEST_QUEUE } from '../helpers/db.ts';
 import { startTestPostgres } from '../helpers/pg-cluster.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -26,7 +26,7 @@ beforeAll(async () => {
     join(docs.dir, 'garbage.md'),
     Buffer.from([0x00, 0xff, 0xfe, 0x01, 0x02, 0x9c, 0x00, 0x00, 0x13]),
   );
-  redis = await startTestRedis();
+  if (TEST_QUEUE === 'redis') redis = await startTestRedis();
 });
 
 afterAll(async () => {
@@ -68,47 +68,50 @@ async function expectDoneWithoutSpentAttempts(p: TestPipeline): Promise<void> {
 }
 
 describe('Redis out of memory (maxmemory, noeviction)', () => {
-  it('holds the stages without failing a document, and resumes by itself once memory is raised', async () => {
-    const full = await startTestRedis();
-    const admin = new Redis(full.url);
-    const p = await startPipeline({
-      label: 'faults-redis-full',
-      env: {
-        REDIS_URL: full.url,
-        SLUICE_ATTEMPTS: '3',
-        SLUICE_BACKOFF_MS: '200',
-        SLUICE_FAULT_INJECTION: 'extract:before:1000',
-        // Locks outlive the test's time at maxmemory: a job in hand keeps its lock,
-        // so its failure is handled as a failure (not a stall).
-        SLUICE_LOCK_DURATION_MS: '30000',
-        SLUICE_STALLED_INTERVAL_MS: '15000',
-      },
-    });
-    const turnedBack = countTurnedBack();
-    try {
-      const summary = await p.ingest([docs.dir]);
-      await until('extract jobs in hand', async () => {
-        const rows = await p.query("SELECT 1 FROM sluice.documents WHERE status = 'processing'");
-        return rows.length > 0;
+  it.skipIf(skipOnPostgresQueue('Redis out of memory: no Redis holds the queues'))(
+    'holds the stages without failing a document, and resumes by itself once memory is raised',
+    async () => {
+      const full = await startTestRedis();
+      const admin = new Redis(full.url);
+      const p = await startPipeline({
+        label: 'faults-redis-full',
+        env: {
+          REDIS_URL: full.url,
+          SLUICE_ATTEMPTS: '3',
+          SLUICE_BACKOFF_MS: '200',
+          SLUICE_FAULT_INJECTION: 'extract:before:1000',
+          // Locks outlive the test's time at maxmemory: a job in hand keeps its lock,
+          // so its failure is handled as a failure (not a stall).
+          SLUICE_LOCK_DURATION_MS: '30000',
+          SLUICE_STALLED_INTERVAL_MS: '15000',
+        },
       });
-      // From now on Redis refuses every write that needs memory: the stages in hand
-      // cannot queue the next, and no worker can take more.
-      await admin.config('SET', 'maxmemory', '1');
-      await until('the stages to be turned back by the full Redis', () => turnedBack.n >= 3, {
-        timeoutMs: 60_000,
-      });
-      await admin.config('SET', 'maxmemory', '0');
-      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 60_000, intervalMs: 200 });
-      expect(waited.timedOut).toBe(false);
-      await expectDoneWithoutSpentAttempts(p);
-    } finally {
-      turnedBack.stop();
-      await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
-      admin.disconnect();
-      await p.close();
-      await full.close();
-    }
-  });
+      const turnedBack = countTurnedBack();
+      try {
+        const summary = await p.ingest([docs.dir]);
+        await until('extract jobs in hand', async () => {
+          const rows = await p.query("SELECT 1 FROM sluice.documents WHERE status = 'processing'");
+          return rows.length > 0;
+        });
+        // From now on Redis refuses every write that needs memory: the stages in hand
+        // cannot queue the next, and no worker can take more.
+        await admin.config('SET', 'maxmemory', '1');
+        await until('the stages to be turned back by the full Redis', () => turnedBack.n >= 3, {
+          timeoutMs: 60_000,
+        });
+        await admin.config('SET', 'maxmemory', '0');
+        const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 60_000, intervalMs: 200 });
+        expect(waited.timedOut).toBe(false);
+        await expectDoneWithoutSpentAttempts(p);
+      } finally {
+        turnedBack.stop();
+        await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
+        admin.disconnect();
+        await p.close();
+        await full.close();
+      }
+    },
+  );
 });
 
 describe('a Postgres outage', () => {
@@ -132,11 +135,16 @@ describe('a Postgres outage', () => {
         return rows.length > 0;
       });
       await server.stop();
+      const stoppedAt = Date.now();
       // Down until the stages have been turned back many times more than a job has attempts.
+      // With the queues in that Postgres too, workers cannot even fetch a job while it is
+      // down: the stages in hand are turned back, and the outage lasts 10 × attempts × backoff.
       const before = turnedBack.n;
-      await until('the outage to outlast every attempt', () => turnedBack.n - before >= 30, {
-        timeoutMs: 60_000,
-      });
+      const outlasted =
+        TEST_QUEUE === 'postgres'
+          ? () => turnedBack.n - before >= 1 && Date.now() - stoppedAt >= 10 * 3 * 200
+          : () => turnedBack.n - before >= 30;
+      await until('the outage to outlast every attempt', outlasted, { timeoutMs: 60_000 });
       await server.start();
       const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 45_000, intervalMs: 200 });
       expect(waited.timedOut).toBe(false);
@@ -183,26 +191,29 @@ describe('transient and permanent faults', () => {
     }
   });
 
-  it('survives Redis stopping and restarting mid-run (appendonly keeps the queues)', async () => {
-    const p = await startPipeline({
-      label: 'faults-redis',
-      env: { REDIS_URL: redis.url, SLUICE_FAULT_INJECTION: 'chunk:before:150' },
-    });
-    try {
-      const summary = await p.ingest([docs.dir]);
-      await new Promise((r) => setTimeout(r, 500));
-      await redis.stop();
-      await new Promise((r) => setTimeout(r, 1500));
-      await redis.start();
-      const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 90_000, intervalMs: 200 });
-      expect(waited.timedOut).toBe(false);
-      await expectOnlyGarbageFailed((sql) => p.query(sql));
-      const dupes = await p.query(
-        'SELECT document_id, ordinal FROM sluice.chunks GROUP BY 1, 2 HAVING count(*) > 1',
-      );
-      expect(dupes).toEqual([]);
-    } finally {
-      await p.close();
-    }
-  });
+  it.skipIf(skipOnPostgresQueue('Redis stopping and restarting: no Redis holds the queues'))(
+    'survives Redis stopping and restarting mid-run (appendonly keeps the queues)',
+    async () => {
+      const p = await startPipeline({
+        label: 'faults-redis',
+        env: { REDIS_URL: redis.url, SLUICE_FAULT_INJECTION: 'chunk:before:150' },
+      });
+      try {
+        const summary = await p.ingest([docs.dir]);
+        await new Promise((r) => setTimeout(r, 500));
+        await redis.stop();
+        await new Promise((r) => setTimeout(r, 1500));
+        await redis.start();
+        const waited = await waitForDocuments(p.rt, summary.waitIds, { timeoutMs: 90_000, intervalMs: 200 });
+        expect(waited.timedOut).toBe(false);
+        await expectOnlyGarbageFailed((sql) => p.query(sql));
+        const dupes = await p.query(
+          'SELECT document_id, ordinal FROM sluice.chunks GROUP BY 1, 2 HAVING count(*) > 1',
+        );
+        expect(dupes).toEqual([]);
+      } finally {
+        await p.close();
+      }
+    },
+  );
 });

@@ -3,16 +3,15 @@
 // getting interrupted — nothing is left 'processing' forever.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMissingIndexes } from '../../src/loaders/pgvector.ts';
-import { duplicateForWorker } from '../../src/queue/connection.ts';
 import { jobId, payloadFor, type StageName } from '../../src/queue/jobs.ts';
 import { waitForDocuments } from '../../src/queue/producer.ts';
 import { enqueue } from '../../src/queue/queues.ts';
-import { reconcile } from '../../src/queue/reconcile.ts';
+import { RECONCILE_LEASE, reconcile } from '../../src/queue/reconcile.ts';
 import { startWorkers } from '../../src/queue/supervisor.ts';
 import { scratchDir } from '../helpers/corpus.ts';
+import { skipOnPostgresQueue } from '../helpers/db.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 import { startTestRedis } from '../helpers/redis-server.ts';
 import { until } from '../helpers/until.ts';
@@ -75,8 +74,7 @@ describe('reconciler', () => {
     const payload = payloadFor(doc!);
     // The extract job completes (a bare worker stands in for the stage) and queues chunk, whose
     // worker could not mark the document yet: it still says processing at extract, untouched.
-    const connection = duplicateForWorker(p.rt.redis);
-    const bare = new Worker('extract', async () => 'done', { connection, prefix: p.config.queuePrefix });
+    const bare = p.rt.queue.worker('extract', async () => 'done', {});
     try {
       await until('the extract job to complete', async () => {
         const job = await p.rt.queues.extract.getJob(jobId('extract', payload));
@@ -84,7 +82,6 @@ describe('reconciler', () => {
       });
     } finally {
       await bare.close();
-      connection.disconnect();
     }
     await enqueue(p.rt.queues, 'chunk', payload);
     await p.query(
@@ -131,7 +128,11 @@ describe('reconciler', () => {
 });
 
 describe('recovery after Redis lost its data', () => {
-  it('one sweep re-queues every document in flight, however many, each at its own stage', async () => {
+  it.skipIf(
+    skipOnPostgresQueue(
+      'recovery after Redis lost its data (FLUSHALL): Postgres does not lose committed jobs',
+    ),
+  )('one sweep re-queues every document in flight, however many, each at its own stage', async () => {
     const redis = await startTestRedis();
     const q = await startPipeline({ label: 'reconcile-flush', stages: [], env: { REDIS_URL: redis.url } });
     try {
@@ -144,7 +145,7 @@ describe('recovery after Redis lost its data', () => {
                CASE WHEN n % 4 = 0 THEN 'queued' ELSE 'processing' END,
                (ARRAY['extract', 'chunk', 'embed', 'load'])[1 + n % 4]
         FROM generate_series(1, 1199) AS n`);
-      await q.rt.redis.flushall();
+      await q.rt.redis?.flushall();
       await q.query(`UPDATE sluice.documents SET updated_at = now() - interval '1 hour'`);
 
       const result = await reconcile(q.rt, { staleMs: 60_000 });
@@ -167,7 +168,7 @@ describe('recovery after Redis lost its data', () => {
 });
 
 describe('the sweep lock', () => {
-  const lockKey = () => `${p.config.queuePrefix}:reconcile-lock`;
+  const lockKey = () => `${p.config.queuePrefix}:${RECONCILE_LEASE}`;
   const staleDocs = () => p.query(`UPDATE sluice.documents SET updated_at = now() - interval '1 hour'`);
 
   it('is released when a sweep fails, so the next sweep runs at once', async () => {
@@ -180,11 +181,25 @@ describe('the sweep lock', () => {
     } finally {
       await p.query('ALTER TABLE sluice.documents_away RENAME TO documents');
     }
-    expect(await p.rt.redis.exists(lockKey())).toBe(0);
+    const lease = await p.rt.queue.tryLease(RECONCILE_LEASE, 5000);
+    expect(lease).toBeDefined();
+    await lease?.release();
     expect((await reconcile(p.rt, { staleMs: 60_000 })).checked).toBeGreaterThan(0);
   });
 
   it('is not deleted by a sweep whose lease lapsed while another sweep took it', async () => {
+    // The lease is a Redis key, or a sluice.leases row when the queue is in Postgres.
+    const redis = p.rt.redis;
+    const steal = () =>
+      redis
+        ? redis.set(lockKey(), 'another-sweep', 'PX', 60_000)
+        : p.query(`UPDATE sluice.leases SET token = 'another-sweep' WHERE name = $1`, [lockKey()]);
+    const holder = async () =>
+      redis
+        ? redis.get(lockKey())
+        : (
+            await p.query<{ token: string }>('SELECT token FROM sluice.leases WHERE name = $1', [lockKey()])
+          )[0]?.token;
     writeFileSync(join(scratch.dir, 'lock-b.txt'), 'a document whose row the test holds locked');
     const summary = await p.ingest([join(scratch.dir, 'lock-b.txt')]);
     const id = summary.ids[0]!;
@@ -211,14 +226,15 @@ describe('the sweep lock', () => {
         return rows.length > 0;
       });
       // Its lease lapses and another sweep takes the lock.
-      await p.rt.redis.set(lockKey(), 'another-sweep', 'PX', 60_000);
+      await steal();
     } finally {
       await blocker.query('COMMIT');
       blocker.release();
     }
     await sweeping;
-    expect(await p.rt.redis.get(lockKey())).toBe('another-sweep');
-    await p.rt.redis.del(lockKey());
+    expect(await holder()).toBe('another-sweep');
+    if (redis) await redis.del(lockKey());
+    else await p.query('DELETE FROM sluice.leases WHERE name = $1', [lockKey()]);
   });
 });
 

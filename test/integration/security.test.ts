@@ -134,7 +134,7 @@ describe('SQL injection attempts change nothing they should not', () => {
 
 describe('a malformed job payload in Redis fails alone', () => {
   it('fails with INVALID_JOB without retries while a good document beside it finishes', async () => {
-    const queue = new Queue('extract', { connection: p.rt.redis, prefix: p.config.queuePrefix });
+    const queue = new Queue('extract', { connection: p.rt.redis!, prefix: p.config.queuePrefix });
     const bad = [
       {
         v: 1,

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../../src/db/pool.ts';
-import { tryLeaseOn } from '../../src/queue/coordination.ts';
 import { reconcile } from '../../src/queue/reconcile.ts';
 import type { Runtime } from '../../src/queue/runtime.ts';
 import { tryPostgresLease } from '../../src/queue/sweep-lock-postgres.ts';
@@ -99,8 +98,17 @@ describe('sweep lease on Postgres', () => {
 });
 
 describe('the reconciler on the Postgres lease', () => {
-  // The runtime as it is when the queue runs on Postgres: no Redis client.
-  const onPostgres = () => ({ ...p.rt, redis: undefined }) as unknown as Runtime;
+  // The runtime as it is when the queue runs on Postgres: its leases are sluice.leases rows.
+  const onPostgres = () =>
+    ({
+      ...p.rt,
+      redis: undefined,
+      queue: {
+        ...p.rt.queue,
+        tryLease: (name: string, ttlMs: number) =>
+          tryPostgresLease(p.rt.pool, `${p.config.queuePrefix}:${name}`, ttlMs),
+      },
+    }) as unknown as Runtime;
   const lockKey = () => `${p.config.queuePrefix}:reconcile-lock`;
 
   // A document in flight with no job: any sweep that runs checks it.
@@ -112,7 +120,7 @@ describe('the reconciler on the Postgres lease', () => {
   });
 
   it('skips its sweep while another holds the lease', async () => {
-    const held = await tryLeaseOn({ pool: other }, lockKey(), 60_000);
+    const held = await tryPostgresLease(other, lockKey(), 60_000);
     expect(held).toBeDefined();
     try {
       expect(await reconcile(onPostgres(), { staleMs: 60_000 })).toEqual({

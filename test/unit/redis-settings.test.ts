@@ -9,12 +9,17 @@ import { createRedisClient, nodeOptions } from '../../src/queue/connection.ts';
 
 describe('queue prefix and Redis Cluster', () => {
   it('defaults the prefix to {sluice} on a cluster, and keeps "sluice" on one server', () => {
-    expect(loadConfig({ env: { SLUICE_REDIS_CLUSTER: '1' }, cwd: '/' }).queuePrefix).toBe('{sluice}');
+    const cluster = { REDIS_URL: 'redis://node-1:7000', SLUICE_REDIS_CLUSTER: '1' };
+    expect(loadConfig({ env: cluster, cwd: '/' }).queuePrefix).toBe('{sluice}');
     expect(loadConfig({ env: {}, cwd: '/' }).queuePrefix).toBe('sluice');
   });
 
   it('accepts a prefix with one hash tag, and refuses a chosen prefix without one on a cluster', () => {
-    const env = { SLUICE_REDIS_CLUSTER: 'yes', SLUICE_QUEUE_PREFIX: 'prod-{ingest}' };
+    const env = {
+      REDIS_URL: 'redis://node-1:7000',
+      SLUICE_REDIS_CLUSTER: 'yes',
+      SLUICE_QUEUE_PREFIX: 'prod-{ingest}',
+    };
     expect(loadConfig({ env, cwd: '/' }).queuePrefix).toBe('prod-{ingest}');
     expect(() => loadConfig({ env: { ...env, SLUICE_QUEUE_PREFIX: 'prod' }, cwd: '/' })).toThrow(
       /SLUICE_QUEUE_PREFIX: "prod" has no \{hash tag\}.*use "\{prod\}"/,
