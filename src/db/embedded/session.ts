@@ -123,6 +123,17 @@ export class EmbeddedConnection extends PglitePgConnection implements Listener {
     return this.#port.tail;
   }
 
+  /**
+   * Runs `COPY ... FROM '/dev/blob'` on PGlite's own API, fed these bytes
+   * (pg-copy-streams' COPY FROM STDIN cannot run through PGlite's adapter).
+   */
+  copyFromBlob(sql: string, parts: readonly Uint8Array[]): Promise<void> {
+    const blob = new Blob(parts as Uint8Array<ArrayBuffer>[]);
+    return this.#db.exclusive(this, async (pglite) => {
+      await pglite.query(sql, [], { blob });
+    });
+  }
+
   notify(message: { channel: string; payload: string; processId: number }): void {
     queueMicrotask(() => this.emit('notification', message));
   }
