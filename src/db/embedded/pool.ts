@@ -11,6 +11,13 @@ function placeholderConnection() {
   return Object.assign(new EventEmitter(), { _connecting: false, stream: { destroy() {} } });
 }
 
+const embeddedPools = new WeakSet<pg.Pool>();
+
+/** Whether a pool is on the embedded database (a single session: no concurrent DDL, no pg_stat_activity of others). */
+export function isEmbeddedPool(pool: pg.Pool): boolean {
+  return embeddedPools.has(pool);
+}
+
 type ConnectCallback = (err: Error | null, client?: pg.Client) => void;
 
 /** A pg.Pool on the embedded database named by `url` (pglite://...). */
@@ -38,6 +45,7 @@ export function createEmbeddedPool(url: string, config: pg.PoolConfig): pg.Pool 
   }
   // Opening is local (no network to time out); idle clients cost nothing but are still recycled.
   const pool = new pg.Pool({ ...config, Client: EmbeddedClient, connectionTimeoutMillis: 0 });
+  embeddedPools.add(pool);
   const end = pool.end.bind(pool);
   pool.end = (async () => {
     try {
