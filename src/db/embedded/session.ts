@@ -177,8 +177,13 @@ export class EmbeddedConnection extends PglitePgConnection implements Listener {
   }
 }
 
-/** Opens (creating if new) the data directory with pgvector available. */
+/**
+ * Opens (creating if new) the data directory with pgvector available. The one
+ * session's search_path ends in bullmq: BullMQ's PostgreSQL backend names its
+ * tables and functions unqualified (a server pool sets this per connection).
+ */
 export async function openDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   const pglite = await PGlite.create({ dataDir, extensions: { vector } });
+  await pglite.exec('SET search_path TO public, bullmq');
   return new EmbeddedDatabase(pglite, dataDir);
 }
