@@ -3,7 +3,7 @@
 // the holder's PID (exit 2), a dead holder's lock is taken over, and a directory
 // from a newer sluice or with garbage in it is refused (exit 2), files untouched.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
@@ -104,4 +104,24 @@ describe('a data directory this sluice must not open', () => {
     expect(res.stderr).toContain(`embedded database at ${h.dataDir} cannot be opened`);
     expect(snapshot(h.home)).toEqual(before);
   });
+
+  // Permissions bind only a non-root user: the test runs the CLI as one (nobody), which needs root.
+  it.skipIf(process.getuid?.() !== 0)(
+    'unwritable SLUICE_HOME: exit 2, one line naming the path',
+    async () => {
+      const h = await home();
+      chmodSync(h.home, 0o755); // root's, read-only for nobody
+      const target = join(h.home, 'state');
+      const res = await runCli(['status'], {
+        env: { SLUICE_HOME: target, REDIS_URL: 'redis://127.0.0.1:1' },
+        cwd: '/tmp',
+        uid: 65534,
+        gid: 65534,
+      });
+      expect(res.code).toBe(2);
+      expect(res.stderr.trim().split('\n')).toHaveLength(1);
+      expect(res.stderr).toContain(`cannot write the embedded database at ${join(target, 'pgdata')}`);
+      expect(readdirSync(h.home)).toEqual([]);
+    },
+  );
 });
