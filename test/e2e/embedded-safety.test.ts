@@ -45,13 +45,13 @@ function holder(h: TempHome): Promise<ChildProcess> {
   });
 }
 
-/** Every file under dir with its size and mtime, to prove nothing was written. */
+/** Every file under dir with its size and mtime, to prove nothing was written (a directory: its name). */
 function snapshot(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .sort()
     .map((f) => {
       const s = statSync(join(dir, f));
-      return `${f} ${s.size} ${s.mtimeMs}`;
+      return s.isDirectory() ? `${f}/` : `${f} ${s.size} ${s.mtimeMs}`;
     });
 }
 
@@ -97,6 +97,18 @@ describe('a data directory this sluice must not open', () => {
     const h = await home();
     mkdirSync(h.dataDir);
     writeFileSync(join(h.dataDir, 'notes.txt'), 'not a database\n');
+    const before = snapshot(h.home);
+    const res = await runCli(['status'], { env: env(h) });
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain(`embedded database at ${h.dataDir} cannot be opened`);
+    expect(snapshot(h.home)).toEqual(before);
+  });
+
+  it('a database whose control file is broken: exit 2, one line naming the path, files untouched', async () => {
+    const h = await home();
+    expect((await runCli(['migrate'], { env: env(h) })).code).toBe(0);
+    writeFileSync(join(h.dataDir, 'global', 'pg_control'), 'garbage\n');
     const before = snapshot(h.home);
     const res = await runCli(['status'], { env: env(h) });
     expect(res.code).toBe(2);

@@ -1,7 +1,7 @@
 // One embedded database per data directory per process, shared by every pool:
 // opened on the first connection (checks, lock, then PGlite), closed when the
 // last pool that used it ends. A data directory is never opened twice.
-import { accessSync, constants, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../../errors.ts';
 import { takeLock } from './lock.ts';
@@ -75,8 +75,13 @@ async function open(dataDir: string): Promise<Opened> {
     checkMarker(home, dataDir);
     checkLooksLikeData(dataDir);
     const { openDatabase } = await import('./session.ts');
+    const pidFile = join(dataDir, 'postmaster.pid');
+    const hadPidFile = existsSync(pidFile);
     const db = await openDatabase(dataDir).catch((err: unknown) => {
-      throw corrupt(dataDir, (err as Error)?.message ?? String(err), err);
+      // PGlite writes postmaster.pid as it starts: a failed start leaves the files as they were.
+      if (!hadPidFile) rmSync(pidFile, { force: true });
+      const message = (err as Error)?.message ?? String(err);
+      throw corrupt(dataDir, /^Aborted\(/.test(message) ? 'PostgreSQL aborted reading it' : message, err);
     });
     writeMarker(home);
     return { db, unlock };
