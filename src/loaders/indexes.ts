@@ -38,7 +38,13 @@ interface GenerationIndexRow {
  */
 export async function buildMissingIndexes(
   pool: Pool,
-  opts: { force?: boolean; lockTimeoutMs?: number; only?: { collection: string; generation: number } } = {},
+  opts: {
+    force?: boolean;
+    lockTimeoutMs?: number;
+    only?: { collection: string; generation: number };
+    /** Chunks from which the embedded database gets an index (tests lower it). */
+    embeddedThreshold?: number;
+  } = {},
 ): Promise<Record<string, IndexOutcome>> {
   const { rows } = await pool.query<GenerationIndexRow>(
     `SELECT g.collection, g.generation, g.dimensions, g.vector_type, g.index_name,
@@ -60,7 +66,7 @@ export async function buildMissingIndexes(
       continue;
     }
     if (isEmbeddedPool(pool)) {
-      out[key] = await buildEmbeddedIndex(pool, g);
+      out[key] = await buildEmbeddedIndex(pool, g, opts.embeddedThreshold ?? EMBEDDED_INDEX_THRESHOLD);
       continue;
     }
     if (!opts.force) {
@@ -142,12 +148,16 @@ async function buildIndex(pool: Pool, g: GenerationIndexRow, lockTimeoutMs: numb
  * plain CREATE INDEX, since the one session runs nothing else meanwhile anyway
  * (CONCURRENTLY, the advisory lock and the lock-wait watcher are for servers).
  */
-async function buildEmbeddedIndex(pool: Pool, g: GenerationIndexRow): Promise<IndexOutcome> {
+async function buildEmbeddedIndex(
+  pool: Pool,
+  g: GenerationIndexRow,
+  threshold: number,
+): Promise<IndexOutcome> {
   const { rows } = await pool.query<{ n: string }>(
     'SELECT count(*) AS n FROM sluice.chunks WHERE collection = $1 AND generation = $2',
     [g.collection, g.generation],
   );
-  if (Number(rows[0]?.n) < EMBEDDED_INDEX_THRESHOLD) return 'small';
+  if (Number(rows[0]?.n) < threshold) return 'small';
   if (g.valid === false) await pool.query(`DROP INDEX IF EXISTS sluice.${g.index_name}`);
   await pool.query(createIndexSql(g, ''));
   return 'built';
