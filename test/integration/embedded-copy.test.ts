@@ -1,6 +1,8 @@
 // The one SQL path on the embedded database: sluice's migrations apply, and the
 // copy sink loads the bytes of sluice's binary COPY encoder identically on a
 // server (pg-copy-streams) and on PGlite (COPY FROM '/dev/blob').
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, pendingMigrations } from '../../src/db/migrate.ts';
 import { createPool, type Pool, withTransaction } from '../../src/db/pool.ts';
@@ -99,5 +101,21 @@ describe('copy sink', () => {
       }),
     ).rejects.toThrow();
     expect((await embedded.query('SELECT count(*)::int AS n FROM copy_probe')).rows[0].n).toBe(0);
+  });
+});
+
+describe('the one instance per process', () => {
+  it('closes with the last pool and opens again for the next, data kept, lock released between', async () => {
+    const second = createPool(home.url, { max: 1 });
+    await second.query('SELECT 1');
+    await embedded.end(); // another pool still uses the instance
+    expect((await second.query('SELECT count(*)::int AS n FROM copy_probe')).rows[0].n).toBe(0);
+    await second.end(); // the last one: closed, lock file gone
+    expect(existsSync(join(home.home, 'lock'))).toBe(false);
+    embedded = createPool(home.url, { max: 2 });
+    expect(
+      (await embedded.query('SELECT count(*)::int AS n FROM sluice.migrations')).rows[0].n,
+    ).toBeGreaterThan(0);
+    expect(existsSync(join(home.home, 'lock'))).toBe(true);
   });
 });

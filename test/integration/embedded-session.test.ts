@@ -84,6 +84,15 @@ describe('transactions on the shared session', () => {
     expect((await other).rows[0].n).toBe(0);
   });
 
+  it('a pool ended while a client is in use finishes once that client is released', async () => {
+    const other = createPool(home.url, { max: 2 });
+    const c = await other.connect();
+    const ended = other.end();
+    await c.query('SELECT 1');
+    c.release();
+    await ended; // waits for the released client's end(), which must come
+  });
+
   it('many concurrent transactional clients all finish, each transaction whole', async () => {
     await pool.query('CREATE TABLE counter (n int)');
     await pool.query('INSERT INTO counter VALUES (0)');

@@ -171,10 +171,16 @@ export class EmbeddedConnection extends PglitePgConnection implements Listener {
     if (this.#port.ended) return;
     const pending = this.#port.tail;
     this.#port.ended = true;
+    // The adapter's own end() drops every listener before it emits 'end', so a
+    // pg client awaiting end() (a pool ending with clients in use) would wait
+    // forever: 'end' is emitted here first.
     void pending
       .then(() => this.#db.detach(this))
       .catch(() => undefined)
-      .finally(() => super.end());
+      .finally(() => {
+        this.emit('end');
+        super.end();
+      });
   }
 }
 
