@@ -8,8 +8,12 @@
 import { PGlite } from '@electric-sql/pglite';
 import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { createLogger } from '../../log.ts';
 import { SessionGate } from './gate.ts';
 import { type Listener, ListenRoutes } from './listen.ts';
+
+/** A wait for the session this long is reported: it means a transaction is held open that long. */
+const LONG_WAIT_MS = 60_000;
 
 type Message = { name: string; status?: string; channel?: string; payload?: string; processId?: number };
 type ExecOptions = Parameters<PGlite['execProtocolStream']>[1];
@@ -36,7 +40,7 @@ export class EmbeddedDatabase {
    * session go when Postgres reports it idle (outside any transaction).
    */
   async exec(owner: EmbeddedConnection, bytes: Uint8Array, opts: ExecOptions): Promise<Message[]> {
-    await this.gate.acquire(owner);
+    await this.#acquire(owner);
     const messages = (await this.pglite.execProtocolStream(bytes, opts)) as Message[];
     const out: Message[] = [];
     for (const m of messages) {
@@ -48,11 +52,32 @@ export class EmbeddedDatabase {
   }
 
   /**
+   * Takes the session for `owner`. A wait of a minute is logged once: the
+   * holder's transaction is that long, or is waiting on another client's query
+   * (which can never run: a caller bug that would otherwise hang silently).
+   */
+  async #acquire(owner: EmbeddedConnection): Promise<void> {
+    const holder = this.gate.holder;
+    if (holder === undefined || holder === owner) return this.gate.acquire(owner);
+    const timer = setTimeout(() => {
+      createLogger('warn').warn(
+        `embedded database ${this.dataDir}: a query has waited ${LONG_WAIT_MS / 1000} s for the one session, held by a transaction still open`,
+      );
+    }, LONG_WAIT_MS);
+    timer.unref();
+    try {
+      await this.gate.acquire(owner);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Runs fn on PGlite's own API (COPY from a blob) holding the session for
    * `owner`; lets it go afterwards unless a transaction is still open.
    */
   async exclusive<T>(owner: EmbeddedConnection, fn: (pglite: PGlite) => Promise<T>): Promise<T> {
-    await this.gate.acquire(owner);
+    await this.#acquire(owner);
     await owner.idle();
     try {
       return await fn(this.pglite);
