@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { embeddedDataDir, embeddedUrl, isEmbeddedUrl } from './db/embedded/url.ts';
 
 /** Node's timers hold at most 2^31-1 ms; a longer delay overflows and fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -31,6 +32,7 @@ const bool = z
 /** Env variable → config key. Names may grow; these keep their meaning (DESIGN.md). */
 export const ENV_KEYS = {
   DATABASE_URL: 'databaseUrl',
+  SLUICE_HOME: 'sluiceHome',
   SLUICE_DIRECT_DATABASE_URL: 'directDatabaseUrl',
   SLUICE_PG_POOL_MAX: 'pgPoolMax',
   REDIS_URL: 'redisUrl',
@@ -96,7 +98,10 @@ export const ENV_KEYS = {
 type ConfigKey = (typeof ENV_KEYS)[keyof typeof ENV_KEYS];
 
 export const configSchema = z.object({
-  databaseUrl: z.string().url().default('postgresql://postgres@127.0.0.1:5432/postgres'),
+  /** A server's URL; unset: the embedded database under sluiceHome (see loadConfig). */
+  databaseUrl: z.string().url().optional(),
+  /** Where local state lives (the embedded database); relative paths are resolved against the cwd. */
+  sluiceHome: z.string().min(1).default('.sluice'),
   /**
    * A direct (or session-pooled) Postgres URL for what needs one session for a
    * while: migrations and index builds. Set it when DATABASE_URL is a
@@ -220,7 +225,8 @@ export const configSchema = z.object({
   otelEndpoint: z.string().url().optional(),
 });
 
-export type Config = z.infer<typeof configSchema>;
+/** Settings after loadConfig: databaseUrl is always set (a server's, or the embedded one's). */
+export type Config = Omit<z.infer<typeof configSchema>, 'databaseUrl'> & { databaseUrl: string };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -318,14 +324,31 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (parsed.success) clusterPrefix(parsed.data, source.queuePrefix, problems);
   if (parsed.success) redisSettingsWithoutRedis(parsed.data, source, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return parsed.data;
+  return withDatabaseUrl(parsed.data, cwd);
+}
+
+/**
+ * SLUICE_HOME made absolute (against the cwd), and with no DATABASE_URL the
+ * embedded database's URL, so that a server URL and the embedded one flow alike.
+ */
+function withDatabaseUrl(parsed: z.infer<typeof configSchema>, cwd: string): Config {
+  const sluiceHome = resolve(cwd, parsed.sluiceHome);
+  return {
+    ...parsed,
+    sluiceHome,
+    databaseUrl: parsed.databaseUrl ?? embeddedUrl(resolve(sluiceHome, 'pgdata')),
+  };
 }
 
 /**
  * On a Redis Cluster every key of a queue must hash to one slot, so the prefix needs a
  * hash tag: the default becomes {sluice}; a prefix the user chose without one is a problem.
  */
-function clusterPrefix(config: Config, setBy: string | undefined, problems: string[]): void {
+function clusterPrefix(
+  config: { redisCluster: boolean; queuePrefix: string },
+  setBy: string | undefined,
+  problems: string[],
+): void {
   if (!config.redisCluster || /\{[^}]+\}/.test(config.queuePrefix)) return;
   if (setBy === undefined) {
     config.queuePrefix = `{${config.queuePrefix}}`;
@@ -357,6 +380,7 @@ function redisSettingsWithoutRedis(
 
 /** A URL with its password (and user info secrets) replaced, safe for logs and errors. */
 export function redactUrl(url: string): string {
+  if (isEmbeddedUrl(url)) return embeddedName(url);
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -369,8 +393,14 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Host:port of a URL for error messages, without credentials. */
+/** How messages name the embedded database: by its data directory. */
+function embeddedName(url: string): string {
+  return `embedded database at ${embeddedDataDir(url)}`;
+}
+
+/** Host:port of a URL for error messages, without credentials (the embedded database: its path). */
 export function hostOf(url: string): string {
+  if (isEmbeddedUrl(url)) return embeddedName(url);
   try {
     const u = new URL(url);
     return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? '6379' : '5432')}`;

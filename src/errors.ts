@@ -18,6 +18,14 @@ export const ERROR_CODES = {
   INVALID_JOB: false,
   DIMENSION_MISMATCH: false,
   CONFIG_ERROR: false,
+  /** The embedded database (SLUICE_HOME) is open in another process. */
+  EMBEDDED_LOCKED: false,
+  /** The embedded database was written by a newer sluice. */
+  EMBEDDED_NEWER: false,
+  /** SLUICE_HOME cannot be written. */
+  EMBEDDED_UNWRITABLE: false,
+  /** The embedded database's files are not a database PGlite can open. */
+  EMBEDDED_CORRUPT: false,
   RATE_LIMITED: true,
   BUDGET_EXCEEDED: true,
   PROVIDER_ERROR: true,

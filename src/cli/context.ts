@@ -4,8 +4,9 @@
 // `sluice --help` loads none of them.
 import { resolve } from 'node:path';
 import { type Config, hostOf } from '../config.ts';
+import { isEmbeddedUrl } from '../db/embedded/url.ts';
 import type { Pool } from '../db/pool.ts';
-import { isConnectionError } from '../errors.ts';
+import { isConnectionError, isErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../queue/runtime.ts';
 import { EXIT, ExitError } from './io.ts';
@@ -15,6 +16,9 @@ export async function checkDatabase(pool: Pool, config: Config): Promise<void> {
   try {
     await pool.query('SELECT 1');
   } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    // The embedded database's own refusals (locked, newer, corrupt) say what to do already.
+    if (isErrorCode(code) && code !== 'CONNECTION_ERROR') throw err;
     if (isConnectionError(err) || /timeout|connect/i.test((err as Error).message)) {
       const { connectionError } = await import('../db/pool.ts');
       throw connectionError(err, config.databaseUrl);
@@ -29,10 +33,15 @@ export async function checkDatabase(pool: Pool, config: Config): Promise<void> {
  * instead of a SQL error, or a worker retrying a missing table forever.
  */
 export async function requireSchema(pool: Pool, config: Config): Promise<void> {
-  const { loadMigrations, pendingMigrations } = await import('../db/migrate.ts');
+  const { loadMigrations, migrate, pendingMigrations } = await import('../db/migrate.ts');
   const { queueBackendKind } = await import('../queue/backend.ts');
   const pending = await pendingMigrations(pool, { queueSchema: queueBackendKind(config) === 'postgres' });
   if (pending.length === 0) return;
+  // The embedded database is this sluice's own: it is brought up to date, no separate step.
+  if (isEmbeddedUrl(config.databaseUrl)) {
+    await migrate(pool);
+    return;
+  }
   const where = `the database ${databaseName(config.databaseUrl)} at ${hostOf(config.databaseUrl)}`;
   const state = (await loadMigrations()).every((m) => pending.includes(m.name))
     ? 'has no sluice schema'

@@ -6,6 +6,8 @@ import pg from 'pg';
 import pgvector from 'pgvector';
 import { hostOf } from '../config.ts';
 import { SluiceError } from '../errors.ts';
+import { createEmbeddedPool } from './embedded/pool.ts';
+import { isEmbeddedUrl } from './embedded/url.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -49,21 +51,27 @@ export function sessionDatabaseUrl(config: {
   return config.directDatabaseUrl ?? config.databaseUrl;
 }
 
-/** Creates a pool; vector types are registered lazily on each new connection. */
+/**
+ * Creates a pool; vector types are registered lazily on each new connection. A
+ * pglite:// URL gives a pool on the embedded database (db/embedded/), opened on
+ * its first connection.
+ */
 export function createPool(databaseUrl: string, opts: PoolOptions = {}): Pool {
   // Per-pool type parsers: extension type OIDs differ between databases, so
   // pgvector's parsers are registered here once the OIDs are known, not globally.
   const types = new pg.TypeOverrides();
   let registered = false;
-  const pool = new pg.Pool({
+  const config: pg.PoolConfig = {
     types,
-    connectionString: databaseUrl,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'sluice',
     ...(opts.searchPath ? { options: `-c search_path=${opts.searchPath}` } : {}),
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
-  });
+  };
+  const pool = isEmbeddedUrl(databaseUrl)
+    ? createEmbeddedPool(databaseUrl, config)
+    : new pg.Pool({ ...config, connectionString: databaseUrl });
   pool.on('connect', (client) => {
     // A backend terminated while its client is checked out but between queries
     // emits 'error' on the client; unhandled, that would crash the process. The

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { blobCopierOf, blobSql } from '../db/embedded/copy.ts';
 import type { PoolClient } from '../db/pool.ts';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -99,8 +100,14 @@ export function vectorDims(binary: Uint8Array): number {
   return (binary[0]! << 8) | binary[1]!;
 }
 
-/** Streams a finished binary COPY payload through a client (`COPY ... FROM STDIN (FORMAT binary)`). */
+/**
+ * Loads a finished binary COPY payload through a client (`COPY ... FROM STDIN
+ * (FORMAT binary)`): streamed to a server, or handed whole to the embedded
+ * database as the blob of `COPY ... FROM '/dev/blob'`. Same bytes either way.
+ */
 export async function copyIn(client: PoolClient, sql: string, writer: CopyWriter): Promise<void> {
+  const embedded = blobCopierOf(client);
+  if (embedded) return embedded.copyFromBlob(blobSql(sql), writer.finish());
   const stream = client.query(copyFrom(sql));
   // One CopyData message per ~1 MB, not one per field: each write is a socket
   // syscall, and per-field writes cost more CPU than everything else in the load.

@@ -33,7 +33,16 @@ function packagesLoadedBy(modules: string[]): string[] {
 it('the runtime, producer and ingest command load no HTML parser and no LangChain', () => {
   const loaded = packagesLoadedBy(['src/queue/runtime.ts', 'src/queue/producer.ts', 'src/cli/ingest.ts']);
   expect(loaded).toContain('pg'); // the probe sees packages at all
-  for (const heavy of ['cheerio', 'undici', '@langchain/textsplitters', '@langchain/core', 'langsmith']) {
+  for (const heavy of [
+    'cheerio',
+    'undici',
+    '@langchain/textsplitters',
+    '@langchain/core',
+    'langsmith',
+    // The embedded database (PGlite) loads only when a pool on a pglite:// URL connects.
+    '@electric-sql/pglite',
+    '@electric-sql/pglite-pgvector',
+  ]) {
     expect(loaded).not.toContain(heavy);
   }
 });
@@ -50,7 +59,7 @@ it('building the program for top-level --help loads no database, queue, cloud, w
   );
   expect(loaded).toContain('commander'); // the probe sees packages at all
   const heavy = loaded.filter((p) =>
-    /^(bullmq|ioredis|pg|pg-pool|pgvector|pg-copy-streams|@aws-sdk\/.*|chokidar|hono|@hono\/.*|@bull-board\/.*|busboy|cheerio|undici|@langchain\/.*|langsmith)$/.test(
+    /^(bullmq|ioredis|pg|pg-pool|pgvector|pg-copy-streams|@aws-sdk\/.*|chokidar|hono|@hono\/.*|@bull-board\/.*|busboy|cheerio|undici|@langchain\/.*|langsmith|@electric-sql\/.*)$/.test(
       p,
     ),
   );

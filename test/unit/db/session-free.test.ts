@@ -30,7 +30,10 @@ function sourceFiles(dir: string): string[] {
 describe('no session state in SQL (safe through a transaction pooler)', () => {
   it('src/ takes no session lock, sets no session setting, listens to nothing, names no prepared statement', () => {
     const found: string[] = [];
-    for (const file of sourceFiles(SRC)) {
+    // The embedded database is itself one session with no pooler in front: its
+    // startup settings (search_path) are set there, once, when it opens.
+    const embedded = join(SRC, 'db', 'embedded', 'session.ts');
+    for (const file of sourceFiles(SRC).filter((f) => f !== embedded)) {
       const text = readFileSync(file, 'utf8');
       for (const [what, re] of SESSION_STATE) {
         if (re.test(text)) found.push(`${file.slice(SRC.length)}: ${what}`);
