@@ -1,9 +1,12 @@
-// `sluice doctor`: check each dependency on its own and say what to fix.
+// `sluice doctor`: say which mode the database and queue are in, check each
+// dependency on its own and say what to fix. Redis is checked only when it is the
+// queue (REDIS_URL set); otherwise one `skip` line says why.
 import type { Command } from 'commander';
 import { hostOf } from '../config.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import { messageOf } from '../errors.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { modesOf, redisSkipReason } from './modes.ts';
 
 interface Check {
   name: string;
@@ -23,8 +26,10 @@ export function register(program: Command, io: CliIO): void {
       const { appendOnly, appendOnlyWarning, evictionPolicy } = await import('../queue/queues.ts');
       const { createPool } = await import('../db/pool.ts');
       const { pendingMigrations } = await import('../db/migrate.ts');
+      const modes = modesOf(config);
       const checks: Check[] = [];
       const warnings: Check[] = [];
+      const skipped: { name: string; detail: string }[] = [];
       const check = async (name: string, fn: () => Promise<string>) => {
         try {
           checks.push({ name, ok: true, detail: await fn() });
@@ -32,25 +37,28 @@ export function register(program: Command, io: CliIO): void {
           checks.push({ name, ok: false, detail: messageOf(err) });
         }
       };
-      await check('redis', async () => {
-        const redis = await connectRedis(config, 'producer');
-        try {
-          const info = await redis.info('server');
-          const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
-          const policy = await evictionPolicy(redis);
-          if (policy && policy !== 'noeviction') {
-            throw new Error(
-              `Redis ${version} at ${hostOf(config.redisUrl)} has maxmemory-policy ${policy}; set noeviction`,
-            );
+      const skipRedis = redisSkipReason(modes);
+      if (skipRedis) skipped.push({ name: 'redis', detail: skipRedis });
+      else
+        await check('redis', async () => {
+          const redis = await connectRedis(config, 'producer');
+          try {
+            const info = await redis.info('server');
+            const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
+            const policy = await evictionPolicy(redis);
+            if (policy && policy !== 'noeviction') {
+              throw new Error(
+                `Redis ${version} at ${hostOf(config.redisUrl)} has maxmemory-policy ${policy}; set noeviction`,
+              );
+            }
+            const aof = await appendOnly(redis);
+            const warning = appendOnlyWarning(aof);
+            if (warning) warnings.push({ name: 'redis', ok: true, detail: warning });
+            return `Redis ${version} at ${hostOf(config.redisUrl)}, maxmemory-policy ${policy ?? 'unknown'}, appendonly ${aof ?? 'unknown'}`;
+          } finally {
+            redis.disconnect();
           }
-          const aof = await appendOnly(redis);
-          const warning = appendOnlyWarning(aof);
-          if (warning) warnings.push({ name: 'redis', ok: true, detail: warning });
-          return `Redis ${version} at ${hostOf(config.redisUrl)}, maxmemory-policy ${policy ?? 'unknown'}, appendonly ${aof ?? 'unknown'}`;
-        } finally {
-          redis.disconnect();
-        }
-      });
+        });
       const pool = createPool(config.databaseUrl, { max: 1 });
       try {
         await check('postgres', async () => {
@@ -92,8 +100,11 @@ export function register(program: Command, io: CliIO): void {
         }
       });
       const warned = warnings.map((w) => ({ name: w.name, detail: w.detail }));
-      if (g.json) writeJson(io, { ok: checks.every((c) => c.ok), checks, warnings: warned });
+      if (g.json) writeJson(io, { ok: checks.every((c) => c.ok), modes, checks, skipped, warnings: warned });
       else {
+        io.stdout(`mode database   ${modes.database.kind} (${modes.database.where})\n`);
+        io.stdout(`mode queue      ${modes.queue.kind} (${modes.queue.where})\n`);
+        for (const s of skipped) io.stdout(`skip ${s.name.padEnd(10)} ${s.detail}\n`);
         for (const c of checks) io.stdout(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(10)} ${c.detail}\n`);
         for (const w of warned) io.stdout(`warn ${w.name.padEnd(10)} ${w.detail}\n`);
       }

@@ -35,3 +35,9 @@ export function modesOf(config: { databaseUrl: string; redisUrl?: string | undef
 export function modesLine(m: Modes): string {
   return `database: ${m.database.kind} (${m.database.where}) · queue: ${m.queue.kind} (${m.queue.where})`;
 }
+
+/** Why `doctor` does not check Redis (the queue is on Postgres), or undefined when it should. */
+export function redisSkipReason(m: Modes): string | undefined {
+  if (m.queue.kind === 'redis') return undefined;
+  return "REDIS_URL is unset: the queue is BullMQ's PostgreSQL backend in the same database, so there is no Redis to check";
+}

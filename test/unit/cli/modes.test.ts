@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modesLine, modesOf } from '../../../src/cli/modes.ts';
+import { modesLine, modesOf, redisSkipReason } from '../../../src/cli/modes.ts';
 
 describe('modesOf: which database and queue a process uses, from its config', () => {
   it('a server database and Redis: hosts only, never credentials', () => {
@@ -24,5 +24,17 @@ describe('modesOf: which database and queue a process uses, from its config', ()
     const m = modesOf({ databaseUrl: 'pglite:///tmp/x/pgdata', redisUrl: undefined });
     expect(m.queue).toEqual({ kind: 'postgres', where: 'same database' });
     expect(modesLine(m)).toBe('database: embedded (/tmp/x/pgdata) · queue: postgres (same database)');
+  });
+});
+
+describe('redisSkipReason: doctor checks Redis only when it is the queue', () => {
+  it('is undefined with REDIS_URL set, and one line saying why without it', () => {
+    expect(redisSkipReason(modesOf({ databaseUrl: 'postgresql://h/db', redisUrl: 'redis://r:6379' }))).toBe(
+      undefined,
+    );
+    const why = redisSkipReason(modesOf({ databaseUrl: 'pglite:///tmp/x/pgdata', redisUrl: undefined }));
+    expect(why).toBe(
+      "REDIS_URL is unset: the queue is BullMQ's PostgreSQL backend in the same database, so there is no Redis to check",
+    );
   });
 });
