@@ -75,11 +75,14 @@ export async function withRuntime<T>(
   log: Logger,
   kind: 'producer' | 'worker',
   fn: (rt: Runtime) => Promise<T>,
+  /** `migrate`: bring the schema up to date first (`run` on the embedded database, which is sluice's own). */
+  opts: { migrate?: boolean } = {},
 ): Promise<T> {
   const { createRuntime } = await import('../queue/runtime.ts');
   const rt = await createRuntime(config, { log, kind });
   try {
     await checkDatabase(rt.pool, config);
+    if (opts.migrate) await (await import('../db/migrate.ts')).migrate(rt.pool);
     await requireSchema(rt.pool, config);
     return await fn(rt);
   } finally {

@@ -75,40 +75,48 @@ export function register(program: Command, io: CliIO): void {
             process.exit(EXIT.usage);
           },
         );
-        const code = await withRuntime(config, log, 'worker', async (rt) => {
-          const { startWorkers } = await import('../queue/supervisor.ts');
-          const { ingestFiles } = await import('../queue/producer.ts');
-          const { queueDepths } = await import('../queue/queues.ts');
-          const { reportIngest, waitWithProgress } = await import('./report.ts');
-          const earlier = Object.values(await queueDepths(rt.queues)).reduce(
-            (n, d) => n + d.waiting + d.active + d.delayed,
-            0,
-          );
-          const workers = await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
-          let board: { close(): Promise<void> } | undefined;
-          let summary: Awaited<ReturnType<typeof ingestFiles>>;
-          let waited: Awaited<ReturnType<typeof waitWithProgress>>;
-          try {
-            if (earlier > 0) {
-              io.stderr(
-                `note: ${earlier} job(s) from earlier ingests are queued too; these workers will process them, ` +
-                  'but only the documents of this run are waited for and reported\n',
-              );
+        const code = await withRuntime(
+          config,
+          log,
+          'worker',
+          async (rt) => {
+            const { startWorkers } = await import('../queue/supervisor.ts');
+            const { ingestFiles } = await import('../queue/producer.ts');
+            const { queueDepths } = await import('../queue/queues.ts');
+            const { reportIngest, waitWithProgress } = await import('./report.ts');
+            const earlier = Object.values(await queueDepths(rt.queues)).reduce(
+              (n, d) => n + d.waiting + d.active + d.delayed,
+              0,
+            );
+            const workers = await startWorkers(rt, [...STAGES], { concurrency: config.concurrency });
+            let board: { close(): Promise<void> } | undefined;
+            let summary: Awaited<ReturnType<typeof ingestFiles>>;
+            let waited: Awaited<ReturnType<typeof waitWithProgress>>;
+            try {
+              if (earlier > 0) {
+                io.stderr(
+                  `note: ${earlier} job(s) from earlier ingests are queued too; these workers will process them, ` +
+                    'but only the documents of this run are waited for and reported\n',
+                );
+              }
+              if (opts.dashboard) board = await startDashboardFor(rt, log, { host: '127.0.0.1', port });
+              summary = await ingestFiles(rt, files, {
+                collection: config.collection,
+                force: opts.force === true,
+                acceptLowQuality: config.acceptLowQuality,
+              });
+              waited = await waitWithProgress(rt, io, summary.waitIds, undefined, interrupt.signal);
+            } finally {
+              // Jobs in hand finish before the workers close; queued ones wait for the next run.
+              await board?.close();
+              await workers.close();
             }
-            if (opts.dashboard) board = await startDashboardFor(rt, log, { host: '127.0.0.1', port });
-            summary = await ingestFiles(rt, files, {
-              collection: config.collection,
-              force: opts.force === true,
-              acceptLowQuality: config.acceptLowQuality,
-            });
-            waited = await waitWithProgress(rt, io, summary.waitIds, undefined, interrupt.signal);
-          } finally {
-            // Jobs in hand finish before the workers close; queued ones wait for the next run.
-            await board?.close();
-            await workers.close();
-          }
-          return await reportIngest(rt, io, summary, waited, g, { modes });
-        }).finally(() => interrupt.dispose());
+            return await reportIngest(rt, io, summary, waited, g, { modes });
+          },
+          // A fresh embedded database gets its schema here: the Quickstart is one command.
+          // A server database is migrated by `sluice migrate` (README "Going to production").
+          { migrate: modes.database.kind === 'embedded' },
+        ).finally(() => interrupt.dispose());
         // Skipped files count as failed documents of this run (exit 1), however the rest went.
         if (code === EXIT.ok && skipped.length > 0) throw new ExitError(EXIT.someFailed);
         if (code !== EXIT.ok) throw new ExitError(code);
