@@ -102,7 +102,13 @@ describe('sluice run: Ctrl-C, then run again', () => {
     // The same command again: every document ends done; no completed stage is redone.
     const again = await runCli(['run', folder, '--json'], { env: p.env, timeoutMs: 170_000 });
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ interrupted: false, failed: 0 });
+    const resumed = JSON.parse(again.stdout) as Record<string, unknown>;
+    expect(resumed).toMatchObject({
+      interrupted: false,
+      failed: 0,
+      modes: { database: { kind: expect.any(String) }, queue: { kind: expect.any(String) } },
+    });
+    expect(resumed.docsPerSecond).toBeGreaterThan(0);
     const statuses = await p.query<{ status: string; n: string }>(
       'SELECT status, count(*) AS n FROM sluice.documents GROUP BY status',
     );
