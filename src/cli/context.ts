@@ -79,14 +79,31 @@ export async function withRuntime<T>(
   opts: { migrate?: boolean } = {},
 ): Promise<T> {
   const { createRuntime } = await import('../queue/runtime.ts');
-  const rt = await createRuntime(config, { log, kind });
+  // Migrated before the runtime opens: its queue backend may need the queue tables. The
+  // pool stays open until the runtime's are, so an embedded database is opened once.
+  const setup = opts.migrate ? await migratedPool(config) : undefined;
+  const rt = await createRuntime(config, { log, kind }).finally(() => setup?.end().catch(() => undefined));
   try {
     await checkDatabase(rt.pool, config);
-    if (opts.migrate) await (await import('../db/migrate.ts')).migrate(rt.pool);
     await requireSchema(rt.pool, config);
     return await fn(rt);
   } finally {
     await rt.close().catch(() => undefined);
+  }
+}
+
+/** A one-connection pool on the database, its schema (and queue tables) brought up to date. */
+async function migratedPool(config: Config): Promise<Pool> {
+  const { createPool, sessionDatabaseUrl } = await import('../db/pool.ts');
+  const url = sessionDatabaseUrl(config);
+  const pool = createPool(url, { max: 1 });
+  try {
+    await checkDatabase(pool, { ...config, databaseUrl: url });
+    await (await import('../db/migrate.ts')).migrate(pool);
+    return pool;
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
   }
 }
 
