@@ -67,7 +67,7 @@ export function register(program: Command, io: CliIO): void {
         const interrupt = interruptOnSignal(
           (signal) =>
             io.stderr(
-              `\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping; finishing the jobs in hand ` +
+              `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping; finishing the jobs in hand ` +
                 '(Ctrl-C again to stop at once)\n',
             ),
           () => {
