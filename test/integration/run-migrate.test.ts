@@ -47,7 +47,7 @@ afterAll(async () => {
 describe('withRuntime { migrate }', () => {
   it('without it, a database with no schema is refused; with it, the runtime opens on a migrated one', async () => {
     await expect(withRuntime(config, log, 'producer', async () => 'ran')).rejects.toThrow(
-      /has no sluice schema: run `sluice migrate` first/,
+      /(has no sluice schema|is missing \d+ sluice migration).*: run `sluice migrate` first/,
     );
     const pending = await withRuntime(config, log, 'producer', (rt) => pendingMigrations(rt.pool), {
       migrate: true,
