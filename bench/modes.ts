@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCorpus } from './corpus.ts';
-import { createDatabase, dropDatabase } from './lib/db.ts';
+import { ADMIN_URL, createDatabase, dropDatabase } from './lib/db.ts';
 import { start } from './lib/procs.ts';
 import { ROOT } from './lib/sluice.ts';
 import { ratio, table } from './lib/table.ts';
@@ -148,8 +148,10 @@ export async function measureModes(opts: {
       const home = join(work, mode, '.sluice');
       mkdirSync(join(work, mode), { recursive: true });
       places.set(mode, { redisUrl: opts.redisUrl, home, prefix: `${opts.tag}-${mode.replace('+', '-')}` });
-      // Read-only: nothing is created before every mode is known to be what it says.
-      await preflight(mode, modeEnv(mode, { ...places.get(mode)!, home: join(work, 'preflight') }), work);
+      // Read-only (the server modes look at the admin database): nothing is created before
+      // every mode is known to be what it says.
+      const probe = { ...places.get(mode)!, databaseUrl: ADMIN_URL, home: join(work, 'preflight') };
+      await preflight(mode, modeEnv(mode, probe), work);
     }
     for (const mode of MODES) {
       const place = places.get(mode)!;
