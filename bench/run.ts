@@ -3,8 +3,10 @@
 // machine's limits (raw binary COPY, pdftotext), in one run, in two embedder
 // conditions: (a) hash, in process; (b) an OpenAI-compatible test server with
 // 100 ms latency and OpenAI's per-request limits. Then re-ingest of the
-// unchanged corpus and of a 5%-edited one. Prints a table and writes every
-// figure and ratio to bench/results/bench-<time>.json. See bench/README.md.
+// unchanged corpus and of a 5%-edited one. First, the deployment modes side by
+// side (modes.ts: server+redis, postgres-queue, embedded; `--skip-modes` leaves
+// them out). Prints a table and writes every figure and ratio to
+// bench/results/bench-<time>.json. See bench/README.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
@@ -19,6 +21,7 @@ import { createDatabase, dropDatabase, extractSecondsByMime } from './lib/db.ts'
 import { type Child, onSignalCleanup, start, startPrivateRedis, stop } from './lib/procs.ts';
 import { buildReport, printReport } from './lib/report.ts';
 import { ROOT, runSluice, type SluiceResult } from './lib/sluice.ts';
+import { exitIfModesUnavailable, measureModes, printModes } from './modes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +35,8 @@ const { values: args } = parseArgs({
     /** b2 (and its re-ingests) run on every Nth document. */
     'b2-every': { type: 'string' },
     'edit-share': { type: 'string', default: '0.05' },
+    /** Leave out the deployment modes comparison (modes.ts). */
+    'skip-modes': { type: 'boolean', default: false },
   },
 });
 const QUICK = args.quick === true;
@@ -135,9 +140,14 @@ async function main(): Promise<void> {
     SLUICE_EMBED_DIMENSIONS: String(DIMS),
   };
   try {
+    const extras: Record<string, unknown> = {};
+    // First, so a build without one of the modes stops here in one line, before the long part.
+    if (!args['skip-modes']) {
+      extras.modes = await measureModes({ seed: SEED, redisUrl, tag, log });
+      log(printModes(extras.modes as Awaited<ReturnType<typeof measureModes>>));
+    }
     await newDb('tpl');
     const sluice: Record<string, SluiceResult> = {};
-    const extras: Record<string, unknown> = {};
     const scenario = async (key: string, workers: number, env: Record<string, string>, more = false) => {
       log(`sluice ${key}: ${workers} worker(s)`);
       const databaseUrl = await newDb(key, `${tag}_tpl`);
@@ -264,4 +274,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await main().catch(exitIfModesUnavailable);

@@ -13,7 +13,7 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const [needMajor = 0, needMinor = 0] = NODE_FLOOR.split('.').map(Number);
 if (major < needMajor || (major === needMajor && minor < needMinor)) {
   process.stderr.write(
-    `sluice needs Node >= ${NODE_FLOOR}; you have v${process.versions.node}; see README "Install"\n`,
+    `sluice needs Node >= ${NODE_FLOOR}; you have v${process.versions.node}; see README "Quickstart"\n`,
   );
   process.exit(2);
 }

@@ -361,7 +361,7 @@ function clusterPrefix(
 
 /** Redis settings with REDIS_URL unset would be ignored (the queues go to Postgres): said, not ignored. */
 function redisSettingsWithoutRedis(
-  config: Config,
+  config: Pick<Config, 'redisUrl' | 'redisCluster' | 'redisCaFile'>,
   source: Record<string, string | undefined>,
   problems: string[],
 ): void {

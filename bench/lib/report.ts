@@ -3,6 +3,7 @@
 // tables. The JSON file holds all of it plus the raw measurements.
 import type { BaselineResult } from '../baseline.ts';
 import type { CopyLimitResult } from '../copy-limit.ts';
+import { type ModesResult, printModes } from '../modes.ts';
 import type { SluiceResult } from './sluice.ts';
 import { type Cell, ratio, table } from './table.ts';
 
@@ -184,6 +185,12 @@ export function buildReport(input: ReportInput): Report {
     ),
     t('peak RSS per worker (MB)', '≤ 300', maxRss, maxRss <= 300),
   ];
+  // The deployment modes (modes.ts), when measured: their own ratios and targets.
+  const modes = extras.modes as ModesResult | undefined;
+  if (modes) {
+    Object.assign(ratios, modes.ratios);
+    targets.push(...modes.targets);
+  }
   return { ...input, figures, ratios, targets };
 }
 
@@ -278,6 +285,13 @@ export function printReport(r: Report): void {
       2,
     ),
   );
+  const modes = r.extras.modes as ModesResult | undefined;
+  if (modes) {
+    out(
+      `\ndeployment modes: \`sluice run\` on the quick corpus (${modes.corpus.documents} documents), one process each`,
+    );
+    out(printModes(modes));
+  }
   out('\nratios');
   out(
     table(

@@ -84,15 +84,38 @@ export async function withRuntime<T>(
   log: Logger,
   kind: 'producer' | 'worker',
   fn: (rt: Runtime) => Promise<T>,
+  /**
+   * `migrate`: bring the schema up to date first; the default on the embedded
+   * database, which is sluice's own (no separate `sluice migrate` step).
+   */
+  opts: { migrate?: boolean } = {},
 ): Promise<T> {
   const { createRuntime } = await import('../queue/runtime.ts');
-  const rt = await createRuntime(config, { log, kind });
+  // Migrated before the runtime opens: its queue backend may need the queue tables. The
+  // pool stays open until the runtime's are, so an embedded database is opened once.
+  const setup = (opts.migrate ?? isEmbeddedUrl(config.databaseUrl)) ? await migratedPool(config) : undefined;
+  const rt = await createRuntime(config, { log, kind }).finally(() => setup?.end().catch(() => undefined));
   try {
     await checkDatabase(rt.pool, config);
     await requireSchema(rt.pool, config);
     return await fn(rt);
   } finally {
     await rt.close().catch(() => undefined);
+  }
+}
+
+/** A one-connection pool on the database, its schema (and queue tables) brought up to date. */
+async function migratedPool(config: Config): Promise<Pool> {
+  const { createPool, sessionDatabaseUrl } = await import('../db/pool.ts');
+  const url = sessionDatabaseUrl(config);
+  const pool = createPool(url, { max: 1 });
+  try {
+    await checkDatabase(pool, { ...config, databaseUrl: url });
+    await (await import('../db/migrate.ts')).migrate(pool);
+    return pool;
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
   }
 }
 

@@ -1,9 +1,12 @@
-// `sluice doctor`: check each dependency on its own and say what to fix.
+// `sluice doctor`: say which mode the database and queue are in, check each
+// dependency on its own and say what to fix. Redis is checked only when it is the
+// queue (REDIS_URL set); otherwise one `skip` line says why.
 import type { Command } from 'commander';
 import { hostOf } from '../config.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import { messageOf } from '../errors.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
+import { modesOf, redisSkipReason } from './modes.ts';
 
 interface Check {
   name: string;
@@ -25,8 +28,10 @@ export function register(program: Command, io: CliIO): void {
       const { appendOnly, appendOnlyWarning, evictionPolicy } = await import('../queue/queues.ts');
       const { createPool } = await import('../db/pool.ts');
       const { pendingMigrations } = await import('../db/migrate.ts');
+      const modes = modesOf(config);
       const checks: Check[] = [];
       const warnings: Check[] = [];
+      const skipped: { name: string; detail: string }[] = [];
       const check = async (name: string, fn: () => Promise<string>) => {
         try {
           checks.push({ name, ok: true, detail: await fn() });
@@ -35,6 +40,8 @@ export function register(program: Command, io: CliIO): void {
         }
       };
       const redisUrl = config.redisUrl;
+      const skipRedis = redisSkipReason(modes);
+      if (skipRedis) skipped.push({ name: 'redis', detail: skipRedis });
       if (redisUrl === undefined) {
         // No REDIS_URL: the queues are BullMQ's PostgreSQL backend in the same database.
         await check('queue', async () => {
@@ -108,8 +115,11 @@ export function register(program: Command, io: CliIO): void {
         }
       });
       const warned = warnings.map((w) => ({ name: w.name, detail: w.detail }));
-      if (g.json) writeJson(io, { ok: checks.every((c) => c.ok), checks, warnings: warned });
+      if (g.json) writeJson(io, { ok: checks.every((c) => c.ok), modes, checks, skipped, warnings: warned });
       else {
+        io.stdout(`mode database   ${modes.database.kind} (${modes.database.where})\n`);
+        io.stdout(`mode queue      ${modes.queue.kind} (${modes.queue.where})\n`);
+        for (const s of skipped) io.stdout(`skip ${s.name.padEnd(10)} ${s.detail}\n`);
         for (const c of checks) io.stdout(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(10)} ${c.detail}\n`);
         for (const w of warned) io.stdout(`warn ${w.name.padEnd(10)} ${w.detail}\n`);
       }

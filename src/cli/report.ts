@@ -2,7 +2,13 @@
 // documents move, then a summary of THIS run (what it queued or refused and what
 // became of it) with every failure and its reason code. Failures from earlier runs
 // that this run left alone are one line pointing to `status`/`retry`, not exit 1.
-import { configErrorOf, countFailed, ingestOutcome, stageCounts } from '../loaders/documents.ts';
+import {
+  configErrorOf,
+  countFailed,
+  ingestOutcome,
+  stageCounts,
+  statusCounts,
+} from '../loaders/documents.ts';
 import { buildMissingIndexes } from '../loaders/pgvector.ts';
 import { type IngestSummary, type WaitProgress, waitForDocuments } from '../queue/producer.ts';
 import type { Runtime } from '../queue/runtime.ts';
@@ -10,7 +16,7 @@ import { escapeControls } from '../terminal-text.ts';
 import { type CliIO, EXIT, type GlobalOpts, writeJson } from './io.ts';
 import { createProgress } from './progress.ts';
 
-export type Waited = WaitProgress & { timedOut: boolean; seconds: number };
+export type Waited = WaitProgress & { timedOut: boolean; interrupted: boolean; seconds: number };
 
 const STAGE_ORDER = ['extract', 'chunk', 'embed', 'load'];
 
@@ -26,6 +32,8 @@ export async function waitWithProgress(
   io: CliIO,
   ids: number[],
   timeoutSeconds?: number,
+  /** Aborted by Ctrl-C under `run`: stop waiting, report what is finished. */
+  signal?: AbortSignal,
 ): Promise<Waited> {
   const started = Date.now();
   const progress = createProgress(io, 'ingesting');
@@ -36,6 +44,7 @@ export async function waitWithProgress(
   const timeoutMs = timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000;
   const result = await waitForDocuments(rt, ids, {
     ...(timeoutMs ? { timeoutMs } : {}),
+    ...(signal ? { signal } : {}),
     onTick: (p) => {
       if (!fetching) {
         fetching = true;
@@ -73,18 +82,28 @@ export async function waitWithProgress(
   progress.finish();
   // Build the index now if the collection is idle; if another transaction holds it up,
   // the workers' maintenance tick builds it later.
-  if (!result.timedOut)
+  if (!result.timedOut && !result.interrupted)
     await buildMissingIndexes(rt.sessionPool, { lockTimeoutMs: 5000 }).catch(() => undefined);
   return { ...result, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Prints the summary (JSON or text) and returns the exit code: 1 when a document of this run failed. */
+/** Documents per second over the wait, or null when nothing finished or no time passed. */
+function docsPerSecond(finished: number, seconds: number | undefined): number | null {
+  return seconds && seconds > 0 && finished > 0 ? Math.round((finished / seconds) * 100) / 100 : null;
+}
+
+/**
+ * Prints the summary (JSON or text) and returns the exit code: 1 when a document
+ * of this run failed, 2 when the wait timed out or was interrupted (not finished).
+ * `extraJson` adds fields to the JSON document (`run` adds its modes).
+ */
 export async function reportIngest(
   rt: Runtime,
   io: CliIO,
   summary: IngestSummary,
   waited: Waited | undefined,
   g: GlobalOpts,
+  extraJson: Record<string, unknown> = {},
 ): Promise<number> {
   const refused = summary.refusedIds ?? [];
   const thisRun = [...summary.waitIds, ...refused];
@@ -95,6 +114,10 @@ export async function reportIngest(
     summary.ids.filter((id) => !ran.has(id)),
   );
   const timedOut = waited?.timedOut === true;
+  const interrupted = waited?.interrupted === true;
+  // Jobs in hand finished after the wait stopped: count what is still unfinished now.
+  const pending = interrupted ? await pendingOf(rt, summary.waitIds) : (waited?.pending ?? null);
+  const rate = docsPerSecond(done + failures.length, waited?.seconds);
   if (g.json) {
     writeJson(io, {
       files: summary.files,
@@ -105,21 +128,22 @@ export async function reportIngest(
       done,
       failed: failures.length,
       chunks,
-      pending: waited?.pending ?? null,
+      pending,
       seconds: waited?.seconds ?? null,
+      docsPerSecond: rate,
       timedOut,
+      interrupted,
       failures,
       earlierFailed,
+      ...extraJson,
     });
   } else {
     if (waited) {
-      const finished = done + failures.length;
-      const rate =
-        waited.seconds > 0 && finished > 0 ? ` (${(finished / waited.seconds).toFixed(1)} docs/s)` : '';
       io.stderr(
         `this run: ${done} done, ${chunks} chunk(s); failed: ${failures.length}` +
-          `${timedOut ? `; still in progress: ${waited.pending}` : ''}; ` +
-          `unchanged (skipped): ${summary.unchanged}; ${waited.seconds.toFixed(1)} s${rate}\n`,
+          `${timedOut || interrupted ? `; still in progress: ${pending}` : ''}; ` +
+          `unchanged (skipped): ${summary.unchanged}; ${waited.seconds.toFixed(1)} s` +
+          `${rate === null ? '' : ` (${rate.toFixed(1)} docs/s)`}\n`,
       );
     }
     for (const f of failures)
@@ -132,6 +156,18 @@ export async function reportIngest(
     }
     if (timedOut) io.stderr(`timed out with ${waited?.pending} document(s) still in progress\n`);
   }
-  if (timedOut) return EXIT.usage;
+  // What to do next, with --json too (on stderr, as progress is).
+  if (interrupted)
+    io.stderr(
+      `interrupted with ${pending} document(s) not finished (their jobs stay queued): ` +
+        'run the same command again to resume; completed stages are not redone\n',
+    );
+  if (timedOut || interrupted) return EXIT.usage;
   return failures.length > 0 ? EXIT.someFailed : EXIT.ok;
+}
+
+/** Documents of ids still queued or processing. */
+async function pendingOf(rt: Runtime, ids: number[]): Promise<number> {
+  const c = await statusCounts(rt.pool, ids);
+  return c.queued + c.processing;
 }

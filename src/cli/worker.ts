@@ -5,6 +5,7 @@ import { parseStages, STAGES } from '../queue/jobs.ts';
 import { withRuntime } from './context.ts';
 import { startDashboardFor } from './dashboard.ts';
 import { type CliIO, cliLogger, type GlobalOpts, readConfig } from './io.ts';
+import { modesLine, modesOf } from './modes.ts';
 import { concurrency, parsePort } from './numbers.ts';
 import { untilSignal } from './signals.ts';
 
@@ -37,7 +38,8 @@ export function register(program: Command, io: CliIO): void {
           },
         );
         log.info(
-          `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}, queues in ${rt.queue.description}`,
+          `worker started: stages ${stages.join(',')}, concurrency ${config.concurrency}, pid ${process.pid}; ` +
+            modesLine(modesOf(config)),
         );
         await untilSignal(log, 'finishing jobs in hand');
         await workers.close();

@@ -195,12 +195,20 @@ export interface WaitProgress {
   pending: number;
 }
 
-/** Polls document statuses until none of ids is queued or processing (or the deadline passes). */
+/**
+ * Polls document statuses until none of ids is queued or processing, the deadline
+ * passes (timedOut), or `signal` aborts (interrupted: Ctrl-C under `sluice run`).
+ */
 export async function waitForDocuments(
   rt: Runtime,
   ids: number[],
-  opts: { intervalMs?: number; timeoutMs?: number; onTick?: (p: WaitProgress) => void } = {},
-): Promise<WaitProgress & { timedOut: boolean }> {
+  opts: {
+    intervalMs?: number;
+    timeoutMs?: number;
+    onTick?: (p: WaitProgress) => void;
+    signal?: AbortSignal;
+  } = {},
+): Promise<WaitProgress & { timedOut: boolean; interrupted: boolean }> {
   const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Number.POSITIVE_INFINITY;
   for (;;) {
     // A lost connection (Postgres restarted, backend terminated) is retried, not fatal to the wait;
@@ -213,8 +221,16 @@ export async function waitForDocuments(
       return undefined;
     });
     if (!c) {
-      if (Date.now() > deadline)
-        return { total: ids.length, done: 0, failed: 0, pending: ids.length, timedOut: true };
+      const interrupted = opts.signal?.aborted === true;
+      if (interrupted || Date.now() > deadline)
+        return {
+          total: ids.length,
+          done: 0,
+          failed: 0,
+          pending: ids.length,
+          timedOut: !interrupted,
+          interrupted,
+        };
       await new Promise((r) => setTimeout(r, 500));
       continue;
     }
@@ -225,8 +241,9 @@ export async function waitForDocuments(
       pending: c.queued + c.processing,
     };
     opts.onTick?.(progress);
-    if (progress.pending === 0) return { ...progress, timedOut: false };
-    if (Date.now() > deadline) return { ...progress, timedOut: true };
+    if (progress.pending === 0) return { ...progress, timedOut: false, interrupted: false };
+    if (opts.signal?.aborted) return { ...progress, timedOut: false, interrupted: true };
+    if (Date.now() > deadline) return { ...progress, timedOut: true, interrupted: false };
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
   }
 }

@@ -256,6 +256,22 @@ describe('errors and checks', () => {
     expect(res.stderr).toMatch(/\n\s+at /);
   });
 
+  it('doctor says which mode the database and the queue are in, in text and JSON', async () => {
+    const res = await runCli(['doctor'], { env: p.env });
+    expect(res.stdout.split('\n').slice(0, 2)).toEqual([
+      'mode database   server (127.0.0.1:5432)',
+      'mode queue      redis (127.0.0.1:6379)',
+    ]);
+    const json = await runCli(['doctor', '--json'], { env: p.env });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      modes: {
+        database: { kind: 'server', where: '127.0.0.1:5432' },
+        queue: { kind: 'redis', where: '127.0.0.1:6379' },
+      },
+      skipped: [],
+    });
+  });
+
   it('doctor reports Redis appendonly, as the README promises', async () => {
     const res = await runCli(['doctor', '--json'], { env: p.env });
     const out = JSON.parse(res.stdout) as {

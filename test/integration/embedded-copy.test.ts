@@ -34,7 +34,7 @@ describe('migrations', () => {
     const results = await migrate(embedded);
     expect(results.length).toBeGreaterThan(0);
     expect(results.every((r) => r.status === 'applied')).toBe(true);
-    expect(await pendingMigrations(embedded)).toEqual([]);
+    expect(await pendingMigrations(embedded, { queueSchema: true })).toEqual([]);
     expect((await migrate(embedded)).every((r) => r.status === 'already-applied')).toBe(true);
   });
 });

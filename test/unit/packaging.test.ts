@@ -110,7 +110,7 @@ describe('Node version floor', () => {
     });
     expect(res.status).toBe(2);
     expect(res.stdout).toBe('');
-    expect(res.stderr).toBe('sluice needs Node >= 22.18; you have v22.12.0; see README "Install"\n');
+    expect(res.stderr).toBe('sluice needs Node >= 22.18; you have v22.12.0; see README "Quickstart"\n');
   });
 
   it('the real system Node 20, where there is one, gets the same line', () => {
@@ -120,7 +120,7 @@ describe('Node version floor', () => {
     if (major >= 22) return; // no older Node on this machine: the faked test above covers the check
     const res = spawnSync(old, [join(ROOT, 'bin', 'sluice.js'), 'status'], { encoding: 'utf8' });
     expect(res.status).toBe(2);
-    expect(res.stderr).toBe(`sluice needs Node >= 22.18; you have ${version}; see README "Install"\n`);
+    expect(res.stderr).toBe(`sluice needs Node >= 22.18; you have ${version}; see README "Quickstart"\n`);
   });
 
   it('--version and -V print the package version', { timeout: 60_000 }, () => {
