@@ -34,6 +34,17 @@ export function skipOnPostgresQueue(why: string): boolean {
   return true;
 }
 
+/**
+ * Declares that a case needs a Postgres server (the run is on the embedded
+ * database), in one line of the test output, never silently; true when it is skipped.
+ */
+export function skipWithoutPostgresServer(why: string): boolean {
+  const missing = missingServer('postgres');
+  if (!missing) return false;
+  console.log(`not run on the embedded database (${missing}): ${why}`);
+  return true;
+}
+
 export function dbUrl(name: string): string {
   const u = new URL(ADMIN_URL);
   u.pathname = `/${name}`;
