@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // The CLI as a user meets it: help, exit codes, JSON output, clear one-line
 // errors for bad input and unreachable services, and odd file names.
 import { chmodSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';

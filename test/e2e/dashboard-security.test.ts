@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Who may use the dashboard and how: 401 everywhere without the token, bearer for
 // scripts, a login form that sets an HttpOnly SameSite=Strict cookie (never a token
 // in a URL), CSRF refusal for cookie requests, no secret on any page, and the CLI's

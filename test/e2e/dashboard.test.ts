@@ -11,6 +11,7 @@ import { type RunningDashboard, startDashboard } from '../../src/dashboard/serve
 import { startWorkers, type WorkerSet } from '../../src/queue/supervisor.ts';
 import { ARTIFACTS, launchBrowser, until, type WatchedPage, watchedPage } from '../helpers/browser.ts';
 import { FIXTURES, scratchDir } from '../helpers/corpus.ts';
+import { skipOnPostgresQueue, skipWithoutPostgresServer } from '../helpers/db.ts';
 import { promtoolCheck, sample } from '../helpers/metrics.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 
@@ -74,6 +75,12 @@ async function scrape(): Promise<string> {
   return res.text();
 }
 
+/** Workers are counted from pg_stat_activity, which the embedded database's one session leaves empty. */
+const workersUncounted = () =>
+  skipWithoutPostgresServer(
+    'the overview counts no worker: pg_stat_activity is empty on the embedded database',
+  );
+
 describe('dashboard in a browser', () => {
   it('with no workers, the overview names the stage nobody consumes and the age of its oldest job', async () => {
     await p.ingest([scratch.dir]);
@@ -100,7 +107,7 @@ describe('dashboard in a browser', () => {
       .getByTestId('no-worker-load')
       .filter({ hasText: `${GOOD} job(s) waiting` })
       .waitFor();
-    expect(await w.page.getByTestId('no-worker-extract').count()).toBe(0);
+    if (!workersUncounted()) expect(await w.page.getByTestId('no-worker-extract').count()).toBe(0);
 
     const db = await statusCounts();
     for (const status of ['queued', 'processing', 'done', 'stale', 'skipped', 'failed', 'deleted']) {
@@ -153,7 +160,7 @@ describe('dashboard in a browser', () => {
       .getByTestId('count-default-done')
       .filter({ hasText: new RegExp(`^${GOOD}$`) })
       .waitFor();
-    await w.page.getByText('Every stage has a worker.').waitFor();
+    if (!workersUncounted()) await w.page.getByText('Every stage has a worker.').waitFor();
     expect(await w.page.getByTestId('freshness-p50').textContent()).toMatch(/\d/);
   });
 
@@ -216,6 +223,7 @@ describe('dashboard in a browser', () => {
   });
 
   it('Bull Board lists the four stage queues, its Retry refused', async () => {
+    if (skipOnPostgresQueue('Bull Board lists no queue on the PostgreSQL backend')) return;
     await w.page.goto('/queues');
     for (const stage of ['extract', 'chunk', 'embed', 'load']) {
       await w.page

@@ -1,3 +1,4 @@
+// needs a Redis server: one case runs the embedded database with the queue on Redis
 // Zero setup (issue 9): with DATABASE_URL unset, `sluice run` in an empty
 // directory keeps its database under ./.sluice (PGlite), migrates it itself,
 // processes md, html, pdf and docx to done, and `sluice search` from the same

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // What a new user meets in the first hour (issue 12): exit codes that describe
 // this run, commands that need only Postgres working without Redis, paths given
 // the way `ingest` takes them, honest status and search output, one-line errors.

@@ -1,3 +1,5 @@
+// needs a Postgres server: a private cluster with few connections, pg_terminate_backend
+// needs a Redis server: workers queue on Redis
 // Postgres out of connection slots (max_connections reached by other clients):
 // workers wait for a slot instead of failing documents, and finish every one
 // once connections free up. A private cluster with a small max_connections.

@@ -1,3 +1,5 @@
+// needs a Postgres server: runs pgbouncer in front of it
+// needs a Redis server: workers queue on Redis
 // The whole pipeline through PgBouncer in transaction mode (what Neon's and
 // Supabase's pooled URLs are): migrate, a worker, `ingest --wait` and `search`
 // all on the pooled DATABASE_URL, with and without SLUICE_DIRECT_DATABASE_URL.

@@ -1,3 +1,5 @@
+// needs a Postgres server: several processes share one database
+// needs a Redis server: one Redis shared by several databases
 // Issue 11: a queue prefix belongs to one database. Two databases, one prefix:
 // the second database's worker and ingest refuse to start (exit 2, naming both)
 // instead of swallowing the first one's jobs. The binding outlives Redis losing

@@ -1,3 +1,5 @@
+// needs a Postgres server: several processes share one database
+// needs a Redis server: runs private redis-servers
 // A wrong Redis password must be reported as an authentication failure naming
 // REDIS_URL, never as "Connection is closed", and never with the password in it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

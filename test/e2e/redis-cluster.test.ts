@@ -1,3 +1,5 @@
+// needs a Postgres server: several processes share one database
+// needs a Redis server: runs private redis-servers
 // Issue 16: the whole pipeline on a Redis Cluster. SLUICE_REDIS_CLUSTER=1 with
 // REDIS_URL naming one node of a private three-node cluster: a worker, `ingest
 // --wait`, `status` and `search` run end to end, and every key sluice writes

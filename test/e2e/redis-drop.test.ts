@@ -1,3 +1,5 @@
+// needs a Postgres server: several processes share one database
+// needs a Redis server: runs private redis-servers
 // `ingest --wait` while Redis goes away and comes back: the workers reconnect and
 // finish, and the waiting CLI (which polls Postgres) must finish too, with exit 0
 // and no ioredis stack trace (issue 12). A private redis-server is stopped and

@@ -1,3 +1,5 @@
+// needs a Postgres server: several processes share one database
+// needs a Redis server: runs private redis-servers
 // Issue 16: a managed-style Redis: TLS only (rediss://), a certificate from a
 // private CA (SLUICE_REDIS_CA_FILE), an ACL user with a password. The pipeline
 // runs end to end, and the password never appears in any output.

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // The re-index commands as a user meets them: help, --json, exit codes 0/1/2,
 // one-line errors saying what to do. Most run through runMain in this process
 // (the same entry the binary calls; a process start costs seconds on a busy

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // `sluice run` as a user meets it (issue 9): the first line names the database and
 // queue modes; Ctrl-C (SIGINT) mid-run stops cleanly — jobs in hand finish, nothing
 // stays locked, exit 2 with a summary saying how to resume — and running the same

@@ -1,3 +1,5 @@
+// needs a Postgres server: creates server databases without the schema
+// needs a Redis server: workers queue on Redis
 // #15: every command that reads the schema checks it once, up front. Against a
 // database never migrated (or migrated by an older sluice) each says to run
 // `sluice migrate` and exits 2, instead of hanging (worker, serve, dashboard,

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // `sluice watch`, `sluice sources`, `sluice serve` and `sluice ingest s3://` as a
 // user runs them: help, JSON, and one clear line with exit 2 for each kind of
 // bad source (missing folder, missing bucket, access denied, unreachable endpoint).

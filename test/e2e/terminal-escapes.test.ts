@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // File names are user data: one holding a terminal escape sequence, a bell and a
 // C1 control must never reach the terminal raw through any command's output —
 // names, error messages quoting them, commander's own errors, or JSON.

@@ -1,11 +1,15 @@
-// Per-test-file databases cloned from the migrated template built in global-setup.
+// Per-test-file databases cloned from the migrated template built in global-setup:
+// a server database, or without a Postgres server an embedded one (a copy of the
+// template's data directory under a temporary SLUICE_HOME).
 import { randomBytes } from 'node:crypto';
+import { cp } from 'node:fs/promises';
+import { basename } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { tempHome } from './embedded.ts';
+import { ADMIN_URL, missingServer, TEST_REDIS_URL } from './servers.ts';
 
-export const ADMIN_URL =
-  process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { ADMIN_URL, TEST_REDIS_URL };
 
 /**
  * The queue backend the pipeline suites run on: SLUICE_TEST_QUEUE=postgres runs
@@ -30,6 +34,17 @@ export function skipOnPostgresQueue(why: string): boolean {
   return true;
 }
 
+/**
+ * Declares that a case needs a Postgres server (the run is on the embedded
+ * database), in one line of the test output, never silently; true when it is skipped.
+ */
+export function skipWithoutPostgresServer(why: string): boolean {
+  const missing = missingServer('postgres');
+  if (!missing) return false;
+  console.log(`not run on the embedded database (${missing}): ${why}`);
+  return true;
+}
+
 export function dbUrl(name: string): string {
   const u = new URL(ADMIN_URL);
   u.pathname = `/${name}`;
@@ -49,6 +64,7 @@ export function testDbPrefix(template: string): string {
 
 /** A fresh, migrated database for one test file. */
 export async function createTestDatabase(): Promise<TestDatabase> {
+  if (missingServer('postgres')) return copyEmbeddedTemplate();
   const template = inject('templateDb');
   const name = `${testDbPrefix(template)}${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -70,8 +86,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return { name, url: dbUrl(name), drop: () => dropDatabase(name) };
 }
 
+/** The embedded database the template's data directory (global-setup) is copied into. */
+async function copyEmbeddedTemplate(): Promise<TestDatabase> {
+  const template = inject('templateDb');
+  const home = await tempHome('test');
+  await cp(template, home.dataDir, { recursive: true });
+  return { name: basename(home.home), url: home.url, drop: home.remove };
+}
+
 /** An empty database (no sluice schema, no queue schema), e.g. to watch what migrations create. */
 export async function createEmptyDatabase(): Promise<TestDatabase> {
+  if (missingServer('postgres')) {
+    const home = await tempHome('empty');
+    return { name: basename(home.home), url: home.url, drop: home.remove };
+  }
   const name = `sluice_empty_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();

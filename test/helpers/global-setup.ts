@@ -1,11 +1,14 @@
 // Runs once per test run: proves Postgres has pgvector, builds a migrated
 // template database, and hands its name to the test files, which each clone it
-// (CREATE DATABASE ... TEMPLATE is much faster than migrating per file).
+// (CREATE DATABASE ... TEMPLATE is much faster than migrating per file). Without
+// a Postgres server the template is an embedded data directory, copied per file.
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { ADMIN_URL, dbUrl, testDbPrefix } from './db.ts';
+import { tempHome } from './embedded.ts';
+import { missingServer } from './servers.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +17,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (missingServer('postgres')) return embeddedTemplate(project);
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   try {
     await admin.connect();
@@ -45,4 +49,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await admin.query(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   };
+}
+
+/** A migrated embedded data directory (the queue schema too), closed so that files can copy it. */
+async function embeddedTemplate(project: TestProject): Promise<() => Promise<void>> {
+  const home = await tempHome(`tmpl-${project.name}`);
+  const pool = createPool(home.url, { max: 1 });
+  try {
+    await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+  project.provide('templateDb', home.dataDir);
+  return home.remove;
 }

@@ -1,3 +1,4 @@
+// needs a Postgres server: kills sessions with pg_terminate_backend
 // Bounded chaos run inside `npm test` (issue 5, #16): ≥ 3 `sluice worker` processes,
 // ≥ 10 SIGKILLs, two Redis crash+restarts (appendonly), two rounds of
 // pg_terminate_backend, two Postgres server stops (a cluster of its own, down 4 s

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Issue 2 acceptance 4: a worker process SIGKILLed in the middle of each stage,
 // then restarted, leaves every document done exactly once; stages that had
 // completed are not redone (counted in sluice.stage_runs).

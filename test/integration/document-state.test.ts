@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // What readers see while a document's state changes (issue #16): a delete wins
 // over a load in flight, a failed new version of a done document is `stale` and
 // search serves only its last good version, retry leaves deleted documents alone,

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Issue 4 acceptance through the real pipeline (BullMQ stages, Postgres/pgvector)
 // with the `openai` embedder pointed at the protocol test server: requests packed
 // across documents to the provider's limits, 429 storms and 500s ridden out, a bad

@@ -1,3 +1,5 @@
+// needs a Postgres server: several processes share one database
+// needs a Redis server: uses the shared limiter in Redis directly
 // The shared rate limiter, on the real Redis and on the real Postgres (the store
 // used when the queue runs there), with the same assertions: waiting without
 // spinning, penalties seen by every instance, and two separate worker processes

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Issue 3 acceptance through the real pipeline: PDFs and DOCX go file → extract
 // thread → chunk → embed → load; `sluice search` finds a phrase that occurs only
 // on page 7 and reports page 7; hostile PDFs/DOCX end with the right code while

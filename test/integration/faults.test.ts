@@ -1,3 +1,5 @@
+// needs a Postgres server: restarts a private cluster and kills sessions with pg_terminate_backend
+// needs a Redis server: fills a private redis-server to its maxmemory
 // Issue 2 acceptance 5: transient faults (Postgres backends terminated, Redis
 // stopped and restarted mid-run) are retried and the run completes; a permanent
 // fault (a file no extractor accepts) fails only its own document. Issue #16: a

@@ -1,3 +1,5 @@
+// needs a Postgres server: counts statements in pg_stat_statements/pg_stat_activity
+// needs a Redis server: counts Redis commands
 // What an ingest costs Postgres, and that it queues each job once (issue #15):
 // documents are recorded a batch per statement, so a first ingest and a re-ingest
 // of N files commit a handful of transactions, not one or two per file; every new

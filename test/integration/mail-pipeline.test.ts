@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // E-mail through the real pipeline (issue 13): a message's headers reach document
 // and chunk metadata; its attachments become documents of their own whose uri
 // points inside the message and whose metadata names the parent; attachments of

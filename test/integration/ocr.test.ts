@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Opt-in OCR (issue 13): with SLUICE_OCR=auto the scanned PDF fixture ends done, its
 // words searchable and its chunks marked ocr: true, next to a born-digital PDF that
 // is not OCR'd; with OCR off (the default) it ends NO_TEXT with a hint naming SLUICE_OCR.

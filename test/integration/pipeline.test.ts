@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Issue 2 acceptance 1–3 on real Redis + Postgres/pgvector: a folder of real
 // documents ends searchable; unchanged re-ingest does nothing; an edit swaps only
 // that document's chunks, atomically, reusing cached embeddings.

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Never garbage, silently (issue 13): text files in legacy encodings are stored as
 // the words that were written; text that looks like garbage ends failed LOW_QUALITY
 // with its score on the document and in `sluice status`, unless low quality is

@@ -1,3 +1,4 @@
+// needs a Redis server: proves the Postgres queue writes nothing to the running Redis
 // Issue 9: with REDIS_URL unset the stage queues are BullMQ's PostgreSQL backend
 // in the DATABASE_URL database. Its schema comes from `sluice migrate` (never from
 // a worker starting), two queue prefixes in one database keep their jobs apart,

@@ -1,3 +1,5 @@
+// needs a Postgres server: watches other sessions in pg_stat_activity
+// needs a Redis server: restarts a private redis-server
 // The reconciler puts back documents whose job vanished (stalled past BullMQ's
 // limit, lost with a Redis write) and fails, with a reason, one that keeps
 // getting interrupted — nothing is left 'processing' forever.

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Issue 14 acceptance 5: a worker process SIGKILLed in the middle of a re-index
 // (inside the chunk, embed or load stage of a build job), then another started:
 // the build finishes with every document, identical to a clean build, and no

@@ -1,3 +1,5 @@
+// needs a Postgres server: migrates server databases through the admin connection
+// needs a Redis server: reads the Redis queue directly
 // `sluice run` on the embedded database brings the schema up to date itself
 // (withRuntime's `migrate` option, chosen by run for embedded mode only): on a
 // database with no sluice schema, the runtime opens migrated; without the option it

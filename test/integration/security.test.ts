@@ -1,3 +1,5 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
+// needs a Redis server: checks what is stored in Redis
 // Issue 5 security checks on the real pipeline: SQL injection attempts through
 // front matter, file names, collection names and search queries change nothing;
 // no secret (API key, passwords in DATABASE_URL/REDIS_URL) reaches logs, Redis job

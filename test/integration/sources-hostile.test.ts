@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Issue 16, hostile sources: files swapped after `ingest` listed them — for a FIFO,
 // a symlink to /dev/zero, a symlink to a file outside the folder, a symlinked parent
 // folder, a folder, a file the worker may not read — and NUL bytes in front matter.

@@ -1,3 +1,4 @@
+// needs a Redis server: stops and starts a private redis-server
 // A watcher that loses Redis (a private redis-server, stopped and started) or
 // Postgres (the shared server made unreachable through a cut TCP proxy)
 // reconnects and resumes: files written during the outage are ingested after it.

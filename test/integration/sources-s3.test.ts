@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // An S3 prefix as a source, against a real S3-speaking server (fauxqs from npm,
 // on loopback) with the real pipeline: the index follows adds, changes and
 // deletes; odd keys; pagination past 1,000 keys; an over-size object refused

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // HTTP upload over a real socket (Hono on @hono/node-server) into a real inbox
 // folder, queued to the real pipeline: ingested and searchable; over-size
 // uploads refused 413 with nothing stored (declared and streamed); hostile file

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // The reconciler's sweep lease kept in Postgres (the queue on Postgres): one
 // holder at a time across pools and processes, never released or extended by
 // someone who no longer holds it, taken over once a SIGKILLed holder's lease

@@ -1,3 +1,4 @@
+// needs a Postgres server: runs sluice in child processes on the test's database (the embedded one is single-process)
 // Telemetry from workers: OpenTelemetry spans (one per stage run, with document
 // id, stage and outcome) sent over real OTLP/HTTP to a receiver this test runs,
 // and `sluice worker --metrics-port` serving the same /metrics as the dashboard.
