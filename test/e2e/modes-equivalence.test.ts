@@ -4,6 +4,8 @@
 // the same chunk texts and the same top search result. The embedded run is
 // traced (strace, connect(2)) to prove it opened no connection to any Redis or
 // Postgres server on the machine.
+// needs a Postgres server: the Postgres-only and Postgres + Redis modes
+// needs a Redis server: the Postgres + Redis mode
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
