@@ -409,6 +409,11 @@ export function hostOf(url: string): string {
   }
 }
 
+/** Where a database is, for a status line: "at host:port", or "embedded database at <path>". */
+export function whereDatabase(url: string): string {
+  return isEmbeddedUrl(url) ? hostOf(url) : `at ${hostOf(url)}`;
+}
+
 /** Values that must never appear in a log line or an error: keys, tokens, URL passwords. */
 export function secretsOf(c: {
   openaiApiKey?: string | undefined;

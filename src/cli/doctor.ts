@@ -2,7 +2,7 @@
 // dependency on its own and say what to fix. Redis is checked only when it is the
 // queue (REDIS_URL set); otherwise one `skip` line says why.
 import type { Command } from 'commander';
-import { hostOf } from '../config.ts';
+import { hostOf, whereDatabase } from '../config.ts';
 import { createEmbedder } from '../embedders/index.ts';
 import { messageOf } from '../errors.ts';
 import { type CliIO, EXIT, ExitError, type GlobalOpts, readConfig, writeJson } from './io.ts';
@@ -80,7 +80,7 @@ export function register(program: Command, io: CliIO): void {
           const { rows } = await pool.query<{ v: string }>('SELECT current_setting($1) AS v', [
             'server_version',
           ]);
-          return `PostgreSQL ${rows[0]?.v} at ${hostOf(config.databaseUrl)}`;
+          return `PostgreSQL ${rows[0]?.v}, ${whereDatabase(config.databaseUrl)}`;
         });
         await check('pgvector', async () => {
           const { rows } = await pool.query<{ installed: string | null; available: string | null }>(

@@ -8,7 +8,7 @@
 // `<SLUICE_QUEUE_PREFIX>.<stage>`.
 import { createPostgresBackend, DEFAULT_SCHEMA, type Queue, type Worker, withBackend } from 'bullmq';
 import type { Config } from '../config.ts';
-import { hostOf } from '../config.ts';
+import { hostOf, whereDatabase } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import { connectionError, createPool, sessionDatabaseUrl } from '../db/pool.ts';
 import { SluiceError, sqlStateOf } from '../errors.ts';
@@ -41,7 +41,7 @@ export async function connectPostgresBackend(config: Config, poolMax: number): P
   return {
     kind: 'postgres',
     redis: undefined,
-    description: `PostgreSQL at ${hostOf(url)} (schema ${DEFAULT_SCHEMA})`,
+    description: `PostgreSQL, ${whereDatabase(url)} (schema ${DEFAULT_SCHEMA})`,
     // Typed as the default (Redis) classes the rest of sluice names: the API is the same.
     queue: (stage, defaultJobOptions) =>
       new bound.Queue<JobPayload>(name(stage), {
