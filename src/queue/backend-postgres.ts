@@ -5,15 +5,18 @@
 // connection for LISTEN for as long as it runs, which must neither starve the
 // stages' pool nor sit behind a transaction pooler, where LISTEN cannot work.
 // Several sluice installs share one database's `bullmq` schema by queue name:
-// `<SLUICE_QUEUE_PREFIX>.<stage>`.
+// `<SLUICE_QUEUE_PREFIX>.<stage>`. On the embedded database the workers of a
+// stage are counted in this process (local-workers.ts), not from pg_stat_activity.
 import { createPostgresBackend, DEFAULT_SCHEMA, type Queue, type Worker, withBackend } from 'bullmq';
 import type { Config } from '../config.ts';
 import { hostOf, whereDatabase } from '../config.ts';
+import { isEmbeddedUrl } from '../db/embedded/url.ts';
 import type { Pool } from '../db/pool.ts';
 import { connectionError, createPool, sessionDatabaseUrl } from '../db/pool.ts';
 import { SluiceError, sqlStateOf } from '../errors.ts';
 import type { QueueBackend } from './backend.ts';
 import { type JobPayload, STAGES, type StageName } from './jobs.ts';
+import { countWorkers, trackWorker } from './local-workers.ts';
 import { createPostgresRateLimiter } from './rate-limit-postgres.ts';
 import { tryPostgresLease } from './sweep-lock-postgres.ts';
 
@@ -38,21 +41,30 @@ export async function connectPostgresBackend(config: Config, poolMax: number): P
     throw err;
   });
   const name = (stage: StageName) => postgresQueueName(config.queuePrefix, stage);
+  const embedded = isEmbeddedUrl(url);
+  const local = (stage: StageName) => `${url}\n${name(stage)}`;
   return {
     kind: 'postgres',
     redis: undefined,
     description: `PostgreSQL, ${whereDatabase(url)} (schema ${DEFAULT_SCHEMA})`,
     // Typed as the default (Redis) classes the rest of sluice names: the API is the same.
-    queue: (stage, defaultJobOptions) =>
-      new bound.Queue<JobPayload>(name(stage), {
+    queue(stage, defaultJobOptions) {
+      const queue = new bound.Queue<JobPayload>(name(stage), {
         connection: pool,
         defaultJobOptions,
-      }) as unknown as Queue<JobPayload>,
-    worker: (stage, processor, settings) =>
-      new bound.Worker<JobPayload>(name(stage), processor as never, {
+      }) as unknown as Queue<JobPayload>;
+      // getWorkersCount counts what getWorkers lists.
+      if (embedded) queue.getWorkers = async () => localWorkerList(countWorkers(local(stage)), name(stage));
+      return queue;
+    },
+    worker(stage, processor, settings) {
+      const worker = new bound.Worker<JobPayload>(name(stage), processor as never, {
         ...settings,
         connection: pool,
-      }) as unknown as Worker<JobPayload>,
+      }) as unknown as Worker<JobPayload>;
+      if (embedded) trackWorker(local(stage), worker);
+      return worker;
+    },
     exists: (queue, ids) => Promise.all(ids.map(async (id) => (await queue.getJobState(id)) !== 'unknown')),
     tryLease: (lease, ttlMs) => tryPostgresLease(pool, `${config.queuePrefix}:${lease}`, ttlMs),
     rateLimiter: (opts) => createPostgresRateLimiter(pool, opts),
@@ -63,6 +75,11 @@ export async function connectPostgresBackend(config: Config, poolMax: number): P
       await pool.end();
     },
   };
+}
+
+/** getWorkers' answer for `n` workers of this process, one client entry each, as BullMQ lists them. */
+function localWorkerList(n: number, queueName: string): Record<string, string>[] {
+  return Array.from({ length: n }, () => ({ name: queueName }));
 }
 
 /**

@@ -11,7 +11,7 @@ import { type RunningDashboard, startDashboard } from '../../src/dashboard/serve
 import { startWorkers, type WorkerSet } from '../../src/queue/supervisor.ts';
 import { ARTIFACTS, launchBrowser, until, type WatchedPage, watchedPage } from '../helpers/browser.ts';
 import { FIXTURES, scratchDir } from '../helpers/corpus.ts';
-import { skipOnPostgresQueue, skipWithoutPostgresServer } from '../helpers/db.ts';
+import { skipOnPostgresQueue } from '../helpers/db.ts';
 import { promtoolCheck, sample } from '../helpers/metrics.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 
@@ -75,12 +75,6 @@ async function scrape(): Promise<string> {
   return res.text();
 }
 
-/** Workers are counted from pg_stat_activity, which the embedded database's one session leaves empty. */
-const workersUncounted = () =>
-  skipWithoutPostgresServer(
-    'the overview counts no worker: pg_stat_activity is empty on the embedded database',
-  );
-
 describe('dashboard in a browser', () => {
   it('with no workers, the overview names the stage nobody consumes and the age of its oldest job', async () => {
     await p.ingest([scratch.dir]);
@@ -107,7 +101,7 @@ describe('dashboard in a browser', () => {
       .getByTestId('no-worker-load')
       .filter({ hasText: `${GOOD} job(s) waiting` })
       .waitFor();
-    if (!workersUncounted()) expect(await w.page.getByTestId('no-worker-extract').count()).toBe(0);
+    expect(await w.page.getByTestId('no-worker-extract').count()).toBe(0);
 
     const db = await statusCounts();
     for (const status of ['queued', 'processing', 'done', 'stale', 'skipped', 'failed', 'deleted']) {
@@ -160,7 +154,7 @@ describe('dashboard in a browser', () => {
       .getByTestId('count-default-done')
       .filter({ hasText: new RegExp(`^${GOOD}$`) })
       .waitFor();
-    if (!workersUncounted()) await w.page.getByText('Every stage has a worker.').waitFor();
+    await w.page.getByText('Every stage has a worker.').waitFor();
     expect(await w.page.getByTestId('freshness-p50').textContent()).toMatch(/\d/);
   });
 
