@@ -4,7 +4,8 @@
 // (the overview's Retry buttons, `sluice retry`). Its client sends PUT/POST with
 // an X-XSRF-TOKEN header mirrored from our XSRF-TOKEN cookie, so the dashboard's
 // auth and CSRF checks cover it. Nothing is fetched from a CDN: the one web-font
-// link in its page is removed and its bundle is served from node_modules.
+// link in its page is removed and its bundle is served from node_modules. Each
+// queue is shown by its stage name, on Redis and Postgres alike.
 import type { Hono, MiddlewareHandler } from 'hono';
 import { STAGES } from '../queue/jobs.ts';
 import type { Runtime } from '../queue/runtime.ts';
@@ -29,7 +30,12 @@ export async function bullBoardApp(rt: Runtime): Promise<Hono> {
   createBullBoard({
     queues: STAGES.map(
       (stage) =>
-        new BullMQAdapter(rt.queues[stage], { allowRetries: false, description: DESCRIPTIONS[stage] }),
+        new BullMQAdapter(rt.queues[stage], {
+          allowRetries: false,
+          description: DESCRIPTIONS[stage],
+          // Not the BullMQ name, which is `<prefix>.<stage>` on the Postgres queue.
+          displayName: stage,
+        }),
     ),
     serverAdapter: server,
     options: {
