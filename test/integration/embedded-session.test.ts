@@ -126,6 +126,25 @@ describe('transactions on the shared session', () => {
   });
 });
 
+describe('the rest of the process keeps running', () => {
+  // A query on a server is a socket round trip, a turn of the event loop; on
+  // PGlite it resolves on microtasks alone. A loop of queries (searches while a
+  // re-index builds) must still let timers and I/O run, or the process spins.
+  it('a timer set before a loop of queries fires while the loop runs', async () => {
+    let fired = false;
+    setTimeout(() => {
+      fired = true;
+    }, 1);
+    let queries = 0;
+    while (!fired && queries < 20_000) {
+      await pool.query('SELECT 1');
+      queries++;
+    }
+    expect(fired).toBe(true);
+    expect(queries).toBeLessThan(20_000);
+  });
+});
+
 describe('what BullMQ needs', () => {
   it('LISTEN/NOTIFY reaches the listening clients, not the others', async () => {
     const listener = await pool.connect();

@@ -5,6 +5,7 @@
 // this adds is the sharing of PGlite's single session (gate.ts), LISTEN routing
 // (listen.ts), and per-client names for prepared statements.
 // Heavy: imported only once an embedded pool connects.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
 import { vector } from '@electric-sql/pglite-pgvector';
@@ -57,6 +58,12 @@ export class EmbeddedDatabase {
    * (which can never run: a caller bug that would otherwise hang silently).
    */
   async #acquire(owner: EmbeddedConnection): Promise<void> {
+    if (this.gate.holder === owner) return;
+    // A query on a server waits for a socket, a turn of the event loop; PGlite
+    // answers on microtasks alone, so a loop of queries (a search loop) would
+    // starve every timer and I/O callback of the process. One turn per query or
+    // transaction, taken before it gets the session.
+    await nextTurn();
     const holder = this.gate.holder;
     if (holder === undefined || holder === owner) return this.gate.acquire(owner);
     const timer = setTimeout(() => {
