@@ -17,10 +17,14 @@ export function retryPolicy(settings: { attempts: number; backoffMs: number }): 
   };
 }
 
-/** Backoff: exponential with full jitter, never sooner than the provider's Retry-After. */
+/**
+ * Backoff: exponential with full jitter, never sooner than the provider's Retry-After.
+ * Whole milliseconds: BullMQ's PostgreSQL queue stores the retry time as a bigint
+ * and refuses a fraction (the retry then fails and the job stalls instead).
+ */
 export function backoffDelay(attemptsMade: number, baseMs: number, err?: unknown): number {
   const exp = baseMs * 2 ** Math.max(0, attemptsMade - 1);
   const jittered = exp / 2 + Math.random() * (exp / 2);
   const retryAfter = (err as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
-  return Math.max(jittered, typeof retryAfter === 'number' ? retryAfter * 1000 : 0);
+  return Math.ceil(Math.max(jittered, typeof retryAfter === 'number' ? retryAfter * 1000 : 0));
 }

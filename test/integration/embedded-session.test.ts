@@ -84,6 +84,19 @@ describe('transactions on the shared session', () => {
     expect((await other).rows[0].n).toBe(0);
   });
 
+  it("a parameterised query that fails does not make the next client's statement vanish", async () => {
+    // pool.query ends a client whose query failed; with Parse/Bind/Execute run and
+    // its Sync not yet, the session skipped every message until a Sync: the next
+    // client's INSERT ran as nothing, without an error (BullMQ's retries were lost).
+    await pool.query("INSERT INTO t VALUES (10, 'x')");
+    const failing = pool.query('INSERT INTO t VALUES ($1, $2)', [10, 'duplicate']);
+    const next = pool.query('INSERT INTO t VALUES ($1, $2)', [11, 'after the failure']);
+    await expect(failing).rejects.toThrow(/duplicate key/);
+    await next;
+    const { rows } = await pool.query('SELECT v FROM t WHERE id = 11');
+    expect(rows).toEqual([{ v: 'after the failure' }]);
+  });
+
   it('a pool ended while a client is in use finishes once that client is released', async () => {
     const other = createPool(home.url, { max: 2 });
     const c = await other.connect();

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobId, payloadFor, STAGES } from '../../src/queue/jobs.ts';
 import { startWorkers } from '../../src/queue/supervisor.ts';
 import { scratchDir } from '../helpers/corpus.ts';
-import { skipOnPostgresQueue } from '../helpers/db.ts';
 import { type EmbedServer, startEmbedServer } from '../helpers/embed-server.ts';
 import { startPipeline, type TestPipeline } from '../helpers/pipeline.ts';
 import { until } from '../helpers/until.ts';
@@ -67,7 +66,6 @@ async function docState(p: TestPipeline, id: number) {
 
 describe("a job's own attempts decide its final try", () => {
   it('a job with fewer attempts than SLUICE_ATTEMPTS ends its document failed when BullMQ gives up', async () => {
-    if (skipOnPostgresQueue("a job's own attempts are not honoured on the PostgreSQL backend yet")) return;
     const p = await startPipeline({ label: 'attempts-fewer', stages: [], env: { SLUICE_ATTEMPTS: '6' } });
     try {
       await failExtractCheckpoint(p, -1);
@@ -93,7 +91,6 @@ describe("a job's own attempts decide its final try", () => {
   });
 
   it('a job with more attempts than SLUICE_ATTEMPTS keeps its document in flight and ends done', async () => {
-    if (skipOnPostgresQueue("a job's own attempts are not honoured on the PostgreSQL backend yet")) return;
     const p = await startPipeline({ label: 'attempts-more', stages: [], env: { SLUICE_ATTEMPTS: '2' } });
     try {
       await failExtractCheckpoint(p, 2);

@@ -13,6 +13,9 @@ import { createLogger } from '../../log.ts';
 import { SessionGate } from './gate.ts';
 import { type Listener, ListenRoutes } from './listen.ts';
 
+/** The protocol's Sync message: ends a failed extended query's skipping of messages. */
+const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
+
 /** A wait for the session this long is reported: it means a transaction is held open that long. */
 const LONG_WAIT_MS = 60_000;
 
@@ -93,12 +96,17 @@ export class EmbeddedDatabase {
     }
   }
 
-  /** Ends a client's use of the session: a transaction it left open is rolled back, as a server does. */
+  /**
+   * Ends a client's use of the session as a server ends a connection: a query it
+   * left mid-protocol is synced (a failed one otherwise makes Postgres skip the
+   * next client's messages until a Sync, silently), an open transaction rolled back.
+   */
   async detach(owner: EmbeddedConnection): Promise<void> {
     this.routes.drop(owner);
     this.gate.forget(owner);
     if (this.gate.holder !== owner) return;
     try {
+      await this.pglite.execProtocolStream(SYNC, { throwOnError: false });
       if (this.pglite.isInTransaction()) await this.pglite.exec('ROLLBACK');
     } finally {
       this.gate.release(owner);

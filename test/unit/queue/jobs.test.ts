@@ -46,4 +46,13 @@ describe('backoff', () => {
     const err = new SluiceError('RATE_LIMITED', 'slow down', { retryAfterSec: 30 });
     expect(backoffDelay(1, 1000, err)).toBe(30_000);
   });
+
+  it('is whole milliseconds, which the PostgreSQL queue stores as a bigint timestamp', () => {
+    // A fractional delay made BullMQ's PostgreSQL moveToDelayed fail, so a retried
+    // job stalled instead of counting the attempt (its own attempts went unheeded).
+    for (let i = 0; i < 50; i++) {
+      expect(Number.isInteger(backoffDelay(1, 7))).toBe(true);
+      expect(Number.isInteger(backoffDelay(1, 7, { retryAfterSec: 1.2345 }))).toBe(true);
+    }
+  });
 });
