@@ -117,23 +117,21 @@ describe('a data directory this sluice must not open', () => {
     expect(snapshot(h.home)).toEqual(before);
   });
 
-  // Permissions bind only a non-root user: the test runs the CLI as one (nobody), which needs root.
-  it.skipIf(process.getuid?.() !== 0)(
-    'unwritable SLUICE_HOME: exit 2, one line naming the path',
-    async () => {
-      const h = await home();
-      chmodSync(h.home, 0o755); // root's, read-only for nobody
-      const target = join(h.home, 'state');
-      const res = await runCli(['status'], {
-        env: { SLUICE_HOME: target, REDIS_URL: 'redis://127.0.0.1:1' },
-        cwd: '/tmp',
-        uid: 65534,
-        gid: 65534,
-      });
-      expect(res.code).toBe(2);
-      expect(res.stderr.trim().split('\n')).toHaveLength(1);
-      expect(res.stderr).toContain(`cannot write the embedded database at ${join(target, 'pgdata')}`);
-      expect(readdirSync(h.home)).toEqual([]);
-    },
-  );
+  // Permissions bind only a non-root user: the CLI runs as nobody, so this needs root, like the
+  // other tests that run as nobody (sources-hostile, read-file; README "Development").
+  it('unwritable SLUICE_HOME: exit 2, one line naming the path', async () => {
+    const h = await home();
+    chmodSync(h.home, 0o755); // root's, read-only for nobody
+    const target = join(h.home, 'state');
+    const res = await runCli(['status'], {
+      env: { SLUICE_HOME: target, REDIS_URL: 'redis://127.0.0.1:1' },
+      cwd: '/tmp',
+      uid: 65534,
+      gid: 65534,
+    });
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain(`cannot write the embedded database at ${join(target, 'pgdata')}`);
+    expect(readdirSync(h.home)).toEqual([]);
+  });
 });
