@@ -113,9 +113,8 @@ export function register(program: Command, io: CliIO): void {
             }
             return await reportIngest(rt, io, summary, waited, g, { modes });
           },
-          // A fresh embedded database gets its schema here: the Quickstart is one command.
-          // A server database is migrated by `sluice migrate` (README "Going to production").
-          { migrate: modes.database.kind === 'embedded' },
+          // withRuntime migrates a fresh embedded database first (the Quickstart is one command);
+          // a server database is migrated by `sluice migrate` (README "Going to production").
         ).finally(() => interrupt.dispose());
         // Skipped files count as failed documents of this run (exit 1), however the rest went.
         if (code === EXIT.ok && skipped.length > 0) throw new ExitError(EXIT.someFailed);
