@@ -3,28 +3,22 @@
 // directory keeps its database under ./.sluice (PGlite), migrates it itself,
 // processes md, html, pdf and docx to done, and `sluice search` from the same
 // directory finds a known phrase. The queue is Redis here (REDIS_URL set).
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
+import { copyFourFormats, FOUR_FORMATS } from '../helpers/corpus.ts';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/db.ts';
 import { type TempHome, tempHome } from '../helpers/embedded.ts';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-const FILES = [
-  ['md', 'docling-wiki.md'],
-  ['html', 'deb-pkg-basics.en.html'],
-  ['pdf', 'docling-multi_page.pdf'],
-  ['docx', 'uns-handbook-1p.docx'],
-] as const;
+const FILES = FOUR_FORMATS;
 
 let cwd: TempHome;
 let env: Record<string, string>;
 
 beforeAll(async () => {
   cwd = await tempHome('run');
-  mkdirSync(join(cwd.home, 'docs'));
-  for (const [dir, name] of FILES) copyFileSync(join(FIXTURES, dir, name), join(cwd.home, 'docs', name));
+  copyFourFormats(join(cwd.home, 'docs'));
   env = {
     REDIS_URL: TEST_REDIS_URL,
     SLUICE_QUEUE_PREFIX: uniquePrefix('embedded-run'),

@@ -7,22 +7,17 @@
 // needs a Postgres server: the Postgres-only and Postgres + Redis modes
 // needs a Redis server: the Postgres + Redis mode
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedUrl } from '../../src/db/embedded/url.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { runCli, SLUICE_BIN } from '../helpers/cli.ts';
+import { copyFourFormats, FOUR_FORMATS } from '../helpers/corpus.ts';
 import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '../helpers/db.ts';
 import { type TempHome, tempHome } from '../helpers/embedded.ts';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-const FILES = [
-  ['md', 'docling-wiki.md'],
-  ['html', 'deb-pkg-basics.en.html'],
-  ['pdf', 'docling-multi_page.pdf'],
-  ['docx', 'uns-handbook-1p.docx'],
-] as const;
+const FILES = FOUR_FORMATS;
 const QUERY = 'Big Blue multinational technology company Armonk';
 
 interface ModeResult {
@@ -42,8 +37,7 @@ const results: Record<string, ModeResult> = {};
 beforeAll(async () => {
   home = await tempHome('modes');
   docs = join(home.home, 'docs'); // the same absolute paths in every mode
-  mkdirSync(docs);
-  for (const [dir, name] of FILES) copyFileSync(join(FIXTURES, dir, name), join(docs, name));
+  copyFourFormats(docs);
 });
 
 afterAll(async () => {
