@@ -3,31 +3,23 @@
 // DATABASE_URL unset → the embedded database (config.databaseUrl is `pglite://<dir>`);
 // REDIS_URL unset → BullMQ's PostgreSQL backend in that same database.
 import { hostOf } from '../config.ts';
+import { embeddedDataDir, isEmbeddedUrl } from '../db/embedded/url.ts';
+import { queueBackendKind } from '../queue/backend.ts';
 
 export interface Modes {
   database: { kind: 'embedded' | 'server'; where: string };
   queue: { kind: 'redis' | 'postgres'; where: string };
 }
 
-/** The data directory of a `pglite://<absolute path>` url (percent-escapes decoded). */
-function embeddedPath(url: string): string {
-  const raw = url.replace(/^pglite:\/\//, '');
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
 export function modesOf(config: { databaseUrl: string; redisUrl?: string | undefined }): Modes {
-  const embedded = config.databaseUrl.startsWith('pglite:');
   return {
-    database: embedded
-      ? { kind: 'embedded', where: embeddedPath(config.databaseUrl) }
+    database: isEmbeddedUrl(config.databaseUrl)
+      ? { kind: 'embedded', where: embeddedDataDir(config.databaseUrl) }
       : { kind: 'server', where: hostOf(config.databaseUrl) },
-    queue: config.redisUrl
-      ? { kind: 'redis', where: hostOf(config.redisUrl) }
-      : { kind: 'postgres', where: 'same database' },
+    queue:
+      queueBackendKind(config) === 'redis'
+        ? { kind: 'redis', where: hostOf(config.redisUrl ?? '') }
+        : { kind: 'postgres', where: 'same database' },
   };
 }
 
